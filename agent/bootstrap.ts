@@ -1,0 +1,124 @@
+// Start-up: the guards of DESIGN §3 (Node version, main thread, started once, enabled), then the
+// agent itself. Nothing here may throw into the app, and a quiet start loads nothing heavy
+// (no pino, no semver, no loader hooks).
+
+import { isMainThread } from 'node:worker_threads';
+import { log } from './log';
+import { loadConfig, type AgentConfig } from './config/load';
+import { UdpEmitter } from './export/udp-emitter';
+import { Recorder } from './recorder';
+import { createLocalSampler } from './sampling/local-sampler';
+import { HttpServerSpans } from './spans/http-server';
+import { HttpClientSpans } from './spans/http-client';
+import type { InstrumentationHost } from './instrumentation';
+import { setAgent, startAttempted, type AgentRuntime } from './runtime';
+import { BUILTINS } from '../instrumentations/index';
+import { agentVersion } from './version';
+
+const MIN_NODE: [number, number] = [20, 6];
+const AGENT_OWN = Symbol.for('@xray/agent.ownHttpAgent');
+
+export function start(): void {
+  try {
+    if (startAttempted()) return; // --require and --import together, or two copies of the package
+    if (!isMainThread) return; // Node's module-loader worker and app workers: the main thread traces
+    const [major, minor] = process.versions.node.split('.').map(Number);
+    if (major < MIN_NODE[0] || (major === MIN_NODE[0] && minor < MIN_NODE[1])) {
+      setAgent({ off: 'unsupported Node.js version' });
+      log.warn(`@xray/agent needs Node.js >= ${MIN_NODE.join('.')}; running on ${process.version}, tracing is off`);
+      return;
+    }
+    const loaded = loadConfig(process.env);
+    if ('error' in loaded) {
+      setAgent({ off: loaded.error });
+      log.error(`${loaded.error}; tracing is off, the app runs normally`);
+      return;
+    }
+    const config = loaded.config;
+    log.setLevel(config.logLevel);
+    for (const w of loaded.warnings) log.warn(w);
+    if (!config.enabled) {
+      setAgent({ off: 'disabled by configuration' });
+      log.debug('@xray/agent is disabled (AWS_XRAY_SDK_ENABLED)');
+      return;
+    }
+    const runtime = startAgent(config);
+    setAgent(runtime);
+    if (log.enabled('debug')) {
+      log.debug('@xray/agent started', { version: agentVersion(), config, instrumentations: runtime.instrumentations });
+    }
+  } catch (err) {
+    try {
+      setAgent({ off: 'start-up failed' });
+      log.error('@xray/agent failed to start; tracing is off, the app runs normally', { error: String(err) });
+    } catch {
+      /* nothing more we can do without risking the app */
+    }
+  }
+}
+
+function startAgent(config: AgentConfig): AgentRuntime {
+  const emitter = new UdpEmitter(config.daemon.udp, config.maxQueuedSends);
+  const sampler = createLocalSampler(config.samplingRules);
+  const recorder = new Recorder(
+    {
+      serviceName: config.serviceName,
+      contextMissing: config.contextMissing,
+      streamingThreshold: config.streamingThreshold,
+      maxStackFrames: config.maxStackFrames,
+      maxDatagramBytes: config.maxDatagramBytes,
+      segmentFlushTimeoutMs: config.segmentFlushTimeoutMs,
+      maxOpenSegments: config.maxOpenSegments,
+      maxSubsegmentsPerSegment: config.maxSubsegmentsPerSegment,
+    },
+    sampler,
+    emitter,
+  );
+  const host: InstrumentationHost = {
+    recorder,
+    httpServer: new HttpServerSpans(recorder, {
+      captureQueryString: config.captureQueryString,
+      responseTraceHeader: config.responseTraceHeader,
+    }),
+    httpClient: new HttpClientSpans(recorder, {
+      captureQueryString: config.captureQueryString,
+      downstreamTraced: config.downstreamTraced,
+    }),
+    isAgentOwn: (agent) => agent !== null && typeof agent === 'object' && (agent as Record<symbol, unknown>)[AGENT_OWN] === true,
+  };
+  const instrumentations: Record<string, string> = {};
+  const disabled = new Set(config.disabledInstrumentations);
+  for (const def of BUILTINS) {
+    if (disabled.has(def.name)) {
+      instrumentations[def.name] = 'disabled';
+      continue;
+    }
+    try {
+      const inst = def.load();
+      inst.install(host);
+      instrumentations[`${def.name}: ${inst.target}`] = 'patched';
+    } catch (err) {
+      instrumentations[def.name] = 'failed';
+      log.error(`instrumentation "${def.name}" failed to install; that library runs untraced`, { error: String(err) });
+    }
+  }
+  installExitFlush(recorder, emitter);
+  return { config, recorder, emitter, instrumentations };
+}
+
+/**
+ * On a natural exit (empty event loop) send what is still waiting: closed segments whose
+ * subsegments never closed, and datagrams in flight. 'beforeExit' fires again after our work
+ * finishes, so a listener that only acts while something is pending cannot keep the process up.
+ * No signal listeners: they would change how the app exits (DESIGN §4.3).
+ */
+function installExitFlush(recorder: Recorder, emitter: UdpEmitter): void {
+  process.on('beforeExit', () => {
+    try {
+      if (recorder.hasWaiting) recorder.sendWaiting();
+      if (emitter.busy) void emitter.flush();
+    } catch {
+      /* exiting anyway */
+    }
+  });
+}

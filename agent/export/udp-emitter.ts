@@ -1,0 +1,138 @@
+// Sends finished documents to the daemon: one document per UDP datagram (spec §2.1).
+// Fire-and-forget by nature (UDP has no acknowledgement), bounded, never blocks the event loop,
+// never keeps the process alive, never throws into the app.
+
+import type { Socket } from 'node:dgram';
+import { log } from '../log';
+import { isIPv6, type Endpoint } from '../config/daemon-address';
+
+export interface EmitterStats {
+  sent: number;
+  /** Dropped because too many sends were already in flight. */
+  droppedQueueFull: number;
+  /** Failed at the socket (EMSGSIZE, ECONNREFUSED from a previous ICMP, DNS failure…). */
+  failed: number;
+}
+
+export class UdpEmitter {
+  readonly stats: EmitterStats = { sent: 0, droppedQueueFull: 0, failed: 0 };
+  private socket: Socket | undefined;
+  private connected = false;
+  /** Datagrams waiting for the socket to connect (only during the first few ms). */
+  private pending: string[] = [];
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
+  private readonly onSent = (err: Error | null): void => this.sendDone(err);
+
+  constructor(
+    private readonly daemon: Endpoint,
+    private readonly maxInFlight: number,
+  ) {}
+
+  /** Queues one datagram (header line + document). Never throws. */
+  send(datagram: string): void {
+    if (this.inFlight + this.pending.length >= this.maxInFlight) {
+      this.stats.droppedQueueFull++;
+      log.once('emitter.queueFull', 'warn', 'too many X-Ray documents in flight; dropping new ones (counted)', {
+        maxQueuedSends: this.maxInFlight,
+      });
+      return;
+    }
+    try {
+      if (!this.connected) {
+        this.pending.push(datagram);
+        this.ensureSocket();
+        return;
+      }
+      this.inFlight++;
+      this.socket!.send(datagram, this.onSent);
+    } catch (err) {
+      this.inFlight = Math.max(0, this.inFlight - 1);
+      this.fail(err as NodeJS.ErrnoException);
+    }
+  }
+
+  /** Resolves once every datagram handed to `send` so far has left (or failed). */
+  flush(): Promise<void> {
+    if (this.inFlight === 0 && this.pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  get busy(): boolean {
+    return this.inFlight > 0 || this.pending.length > 0;
+  }
+
+  close(): void {
+    try {
+      this.socket?.close();
+    } catch {
+      // already closed
+    }
+    this.socket = undefined;
+    this.connected = false;
+  }
+
+  private ensureSocket(): void {
+    if (this.socket) return;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const dgram = require('node:dgram') as typeof import('node:dgram');
+    const type = isIPv6(this.daemon.host) ? 'udp6' : 'udp4';
+    const socket = dgram.createSocket(type);
+    this.socket = socket;
+    // A connected UDP socket reports ICMP "port unreachable" as an 'error' or send failure; without
+    // this listener that would be an uncaught 'error' event in the app.
+    socket.on('error', (err) => this.fail(err as NodeJS.ErrnoException));
+    socket.unref();
+    socket.connect(this.daemon.port, this.daemon.host, () => {
+      if (this.socket !== socket) return;
+      this.connected = true;
+      const queued = this.pending;
+      this.pending = [];
+      for (const d of queued) {
+        this.inFlight++;
+        try {
+          socket.send(d, this.onSent);
+        } catch (err) {
+          this.inFlight--;
+          this.fail(err as NodeJS.ErrnoException);
+        }
+      }
+      this.notifyIfIdle();
+    });
+  }
+
+  private sendDone(err: Error | null): void {
+    this.inFlight--;
+    if (err) this.fail(err as NodeJS.ErrnoException);
+    else this.stats.sent++;
+    this.notifyIfIdle();
+  }
+
+  private fail(err: NodeJS.ErrnoException): void {
+    this.stats.failed++;
+    const code = err?.code ?? 'unknown';
+    if (code === 'EMSGSIZE') {
+      log.once('emitter.EMSGSIZE', 'warn', 'the OS refused an X-Ray datagram as too large (EMSGSIZE); lower maxDatagramBytes', {
+        code,
+      });
+    } else {
+      log.once(`emitter.${code}`, 'warn', `cannot send to the X-Ray daemon at ${this.daemon.host}:${this.daemon.port} (${code}); documents are dropped until it answers`, {
+        code,
+      });
+    }
+    // A DNS or connect failure leaves no usable socket: drop what waited and retry on the next send.
+    if (!this.connected && this.socket) {
+      this.stats.failed += this.pending.length;
+      this.pending = [];
+      this.close();
+    }
+    this.notifyIfIdle();
+  }
+
+  private notifyIfIdle(): void {
+    if (this.inFlight > 0 || this.pending.length > 0 || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

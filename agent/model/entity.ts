@@ -1,0 +1,297 @@
+// Segments and subsegments: the in-memory trace entities. They hold exactly the X-Ray fields of
+// spec §1.2 plus the few links the recorder needs (parent, segment, open-child counts). They never
+// touch the socket: closing an entity hands it to its Tracer (the recorder), which decides when
+// and how it is sent.
+
+import { newEntityId } from './ids';
+import { sanitizeName } from './names';
+import { isValidAnnotationKey, isValidAnnotationValue, isValidMetadataNamespace, normalizeMetadataValue } from './attributes';
+import { buildCause, causeReference, type Cause } from './cause';
+import { log } from '../log';
+
+export interface HttpRequestData {
+  method?: string;
+  url?: string;
+  user_agent?: string;
+  client_ip?: string;
+  x_forwarded_for?: boolean;
+  traced?: boolean;
+}
+export interface HttpResponseData {
+  status?: number;
+  content_length?: number;
+}
+export interface HttpData {
+  request?: HttpRequestData;
+  response?: HttpResponseData;
+}
+
+/** What an entity needs from the recorder that owns it. */
+export interface Tracer {
+  readonly maxStackFrames: number;
+  readonly maxSubsegmentsPerSegment: number;
+  entityEnded(entity: Entity): void;
+  /** An entity's open-children count dropped outside a close (decrementCounter). */
+  childrenSettled(entity: Entity): void;
+  subsegmentDropped(): void;
+}
+
+/** Current time in epoch seconds with microsecond resolution (spec §1.2). */
+export function nowSeconds(): number {
+  return (performance.timeOrigin + performance.now()) / 1000;
+}
+
+export abstract class Entity {
+  readonly id: string;
+  name: string;
+  readonly start_time: number;
+  end_time: number | undefined = undefined;
+  namespace: 'aws' | 'remote' | undefined = undefined;
+  http: HttpData | undefined = undefined;
+  aws: Record<string, unknown> | undefined = undefined;
+  sql: Record<string, unknown> | undefined = undefined;
+  annotations: Record<string, string | number | boolean> | undefined = undefined;
+  metadata: Record<string, Record<string, unknown>> | undefined = undefined;
+  error = false;
+  throttle = false;
+  fault = false;
+  cause: Cause | string | undefined = undefined;
+  /** Embedded children still held by this entity (streamed ones are removed). */
+  subsegments: Subsegment[] | undefined = undefined;
+  /** Open descendants (at any depth); an entity's subtree is complete when it is closed and this is 0. */
+  openChildren = 0;
+
+  abstract readonly segment: Segment;
+  abstract readonly parent: Entity | undefined;
+
+  constructor(name: string, fallbackName: string, startTime?: number) {
+    this.id = newEntityId();
+    this.name = sanitizeName(name, fallbackName);
+    this.start_time = startTime ?? nowSeconds();
+  }
+
+  get sampled(): boolean {
+    return this.segment.sampledFlag;
+  }
+
+  isClosed(): boolean {
+    return this.end_time !== undefined;
+  }
+
+  /** Annotation with the key/value rules of spec §1.8; invalid input is dropped with a debug line. */
+  addAnnotation(key: string, value: string | number | boolean): void {
+    if (!isValidAnnotationKey(key) || !isValidAnnotationValue(value)) {
+      log.debug('annotation dropped: keys are [A-Za-z0-9_]+, values string, boolean or finite number', {
+        key: String(key).slice(0, 100),
+        valueType: typeof value,
+      });
+      return;
+    }
+    (this.annotations ??= {})[key] = value;
+  }
+
+  /** Metadata under a namespace (default "default"); any value, made JSON-safe now. */
+  addMetadata(key: string, value: unknown, namespace = 'default'): void {
+    if (typeof key !== 'string' || key.length === 0 || !isValidMetadataNamespace(namespace)) {
+      log.debug('metadata dropped: key must be a non-empty string, namespace not starting with "AWS."', {
+        key: String(key).slice(0, 100),
+        namespace: String(namespace).slice(0, 100),
+      });
+      return;
+    }
+    const md = (this.metadata ??= Object.create(null) as Record<string, Record<string, unknown>>);
+    const ns = (md[namespace] ??= Object.create(null) as Record<string, unknown>);
+    ns[key] = normalizeMetadataValue(value);
+  }
+
+  /**
+   * Records an exception as `cause`. An error already recorded on a descendant is referenced by
+   * its exception id instead of being written twice (spec §1.11). Sets `fault` unless the entity
+   * already carries a 4xx status (DESIGN §6.3).
+   */
+  addError(err: unknown, remote = false): void {
+    const ref = err !== null && typeof err === 'object' ? causeReference(err) : undefined;
+    if (ref !== undefined) {
+      if (this.cause === undefined) this.cause = ref;
+    } else {
+      const built = buildCause(err, { remote, maxFrames: this.segment.tracer.maxStackFrames });
+      if (this.cause !== undefined && typeof this.cause === 'object') {
+        this.cause.exceptions.push(...built.exceptions);
+      } else {
+        this.cause = built;
+      }
+    }
+    const status = this.http?.response?.status;
+    if (status === undefined || status >= 500 || status < 400) this.fault = true;
+  }
+
+  addFaultFlag(): void {
+    this.fault = true;
+  }
+  addErrorFlag(): void {
+    this.error = true;
+  }
+  addThrottleFlag(): void {
+    this.throttle = true;
+  }
+
+  /** Status → flags (DESIGN §6.3): 4xx error, 429 throttle + error, 5xx fault. */
+  applyStatus(status: number): void {
+    if (status >= 500) this.fault = true;
+    else if (status >= 400) {
+      this.error = true;
+      if (status === 429) this.throttle = true;
+    }
+  }
+
+  /** Creates a child subsegment, or returns undefined when the trace is unsampled or full. */
+  addNewSubsegment(name: string): Subsegment | undefined {
+    const segment = this.segment;
+    if (!segment.sampledFlag) return undefined;
+    if (segment.subsegmentCount >= segment.tracer.maxSubsegmentsPerSegment) {
+      segment.tracer.subsegmentDropped();
+      return undefined;
+    }
+    const sub = new Subsegment(name, this);
+    (this.subsegments ??= []).push(sub);
+    segment.subsegmentCount++;
+    segment.heldCount++;
+    for (let e: Entity | undefined = this; e !== undefined; e = e.parent) e.openChildren++;
+    return sub;
+  }
+
+  /**
+   * Holds this entity's segment open as if a child were running (aws-xray-sdk-core's counter):
+   * used while a captured callback has not run yet. Pair with decrementCounter.
+   */
+  incrementCounter(): void {
+    for (let e: Entity | undefined = this; e !== undefined; e = e.parent) e.openChildren++;
+  }
+
+  decrementCounter(): void {
+    for (let e: Entity | undefined = this; e !== undefined; e = e.parent) e.openChildren--;
+    this.segment.tracer.childrenSettled(this);
+  }
+
+  /** Ends the entity (optionally recording an error first). A second close is ignored. */
+  close(err?: unknown, remote?: boolean): void {
+    if (this.end_time !== undefined) return;
+    if (err !== undefined && err !== null) this.addError(err, remote);
+    this.end_time = nowSeconds();
+    const parent = this.parent;
+    if (parent !== undefined) {
+      for (let e: Entity | undefined = parent; e !== undefined; e = e.parent) e.openChildren--;
+    }
+    this.segment.tracer.entityEnded(this);
+  }
+
+  /** The X-Ray fields shared by segments and subsegments, in document order. */
+  protected commonFields(out: Record<string, unknown>): Record<string, unknown> {
+    if (this.end_time !== undefined) out.end_time = this.end_time;
+    else out.in_progress = true;
+    if (this.namespace !== undefined) out.namespace = this.namespace;
+    if (this.http !== undefined) out.http = this.http;
+    if (this.aws !== undefined) out.aws = this.aws;
+    if (this.sql !== undefined) out.sql = this.sql;
+    if (this.annotations !== undefined) out.annotations = this.annotations;
+    if (this.metadata !== undefined) out.metadata = this.metadata;
+    if (this.error) out.error = true;
+    if (this.throttle) out.throttle = true;
+    if (this.fault) out.fault = true;
+    if (this.cause !== undefined) out.cause = this.cause;
+    if (this.subsegments !== undefined && this.subsegments.length > 0) out.subsegments = this.subsegments;
+    return out;
+  }
+
+  abstract toJSON(): Record<string, unknown>;
+}
+
+export interface SegmentOptions {
+  name: string;
+  traceId: string;
+  parentId?: string;
+  sampled: boolean;
+  tracer: Tracer;
+  /** Pass-through trace-header pairs (e.g. Lineage) to propagate downstream. */
+  headerExtra?: string;
+  startTime?: number;
+}
+
+export class Segment extends Entity {
+  readonly trace_id: string;
+  readonly parent_id: string | undefined;
+  readonly sampledFlag: boolean;
+  readonly tracer: Tracer;
+  readonly headerExtra: string;
+  origin: string | undefined = undefined;
+  user: string | undefined = undefined;
+  service: Record<string, unknown> | undefined = undefined;
+  /** Subsegments ever created in this trace segment (for the cap). */
+  subsegmentCount = 0;
+  /** Subsegments currently held in the tree (embedded, not yet streamed). */
+  heldCount = 0;
+  /** True once the segment document has been sent (children that close later go on their own). */
+  sent = false;
+  /** A facade stands for a segment someone else sends (Lambda); it is never emitted itself. */
+  facade = false;
+
+  constructor(opts: SegmentOptions) {
+    super(opts.name, 'service', opts.startTime);
+    this.trace_id = opts.traceId;
+    this.parent_id = opts.parentId;
+    this.sampledFlag = opts.sampled;
+    this.tracer = opts.tracer;
+    this.headerExtra = opts.headerExtra ?? '';
+  }
+
+  get segment(): Segment {
+    return this;
+  }
+  get parent(): undefined {
+    return undefined;
+  }
+
+  setUser(user: string): void {
+    if (typeof user === 'string' && user.length > 0) this.user = user.slice(0, 250);
+  }
+
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = {
+      name: this.name,
+      id: this.id,
+      trace_id: this.trace_id,
+      start_time: this.start_time,
+    };
+    if (this.parent_id !== undefined) out.parent_id = this.parent_id;
+    if (this.origin !== undefined) out.origin = this.origin;
+    if (this.user !== undefined) out.user = this.user;
+    if (this.service !== undefined) out.service = this.service;
+    return this.commonFields(out);
+  }
+}
+
+export class Subsegment extends Entity {
+  readonly parent: Entity;
+  readonly segment: Segment;
+  /** Set on outgoing HTTP calls that the downstream service traces too (spec §1.5). */
+  traced = false;
+  /** When true, toJSON writes the independent-document fields (type, trace_id, parent_id). */
+  independent = false;
+
+  constructor(name: string, parent: Entity) {
+    super(name, 'subsegment');
+    this.parent = parent;
+    this.segment = parent.segment;
+  }
+
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = { name: this.name, id: this.id, start_time: this.start_time };
+    if (this.independent) {
+      out.type = 'subsegment';
+      out.trace_id = this.segment.trace_id;
+      out.parent_id = this.parent.id;
+    }
+    if (this.traced) out.traced = true;
+    return this.commonFields(out);
+  }
+}

@@ -1,0 +1,260 @@
+// The Recorder builds segments and subsegments from what instrumentations report, decides when a
+// finished tree (or part of it) is sent, and hands it to the serializer. Instrumentations talk to
+// this class only; they never build JSON or touch the socket.
+
+import { Entity, Segment, Subsegment, type Tracer } from './model/entity';
+import { newTraceId } from './model/ids';
+import type { TraceHeader } from './model/trace-header';
+import type { Sampler, SamplingRequest } from './sampling/types';
+import { Serializer } from './export/serializer';
+import { active } from './context';
+import { log } from './log';
+import { agentVersion } from './version';
+
+export interface RecorderOptions {
+  serviceName: string;
+  contextMissing: 'LOG_ERROR' | 'RUNTIME_ERROR' | 'IGNORE_ERROR';
+  streamingThreshold: number;
+  maxStackFrames: number;
+  maxDatagramBytes: number;
+  segmentFlushTimeoutMs: number;
+  maxOpenSegments: number;
+  maxSubsegmentsPerSegment: number;
+  /** `origin` of every segment (set by resource plugins), also the sampling service type. */
+  origin?: string;
+}
+
+export interface Transport {
+  send(datagram: string): void;
+  flush(): Promise<void>;
+}
+
+export interface RecorderStats {
+  segmentsStarted: number;
+  segmentsSampled: number;
+  /** Requests left untraced because maxOpenSegments segments were already open. */
+  segmentsDroppedOpenLimit: number;
+  subsegmentsDroppedLimit: number;
+  /** Subsegment requests with no active segment (startup code, background timers). */
+  contextMissing: number;
+}
+
+export interface StartSegmentOptions {
+  name?: string;
+  header?: TraceHeader;
+  sampling?: SamplingRequest;
+  startTime?: number;
+}
+
+export class Recorder implements Tracer {
+  readonly maxStackFrames: number;
+  readonly maxSubsegmentsPerSegment: number;
+  readonly stats: RecorderStats = {
+    segmentsStarted: 0,
+    segmentsSampled: 0,
+    segmentsDroppedOpenLimit: 0,
+    subsegmentsDroppedLimit: 0,
+    contextMissing: 0,
+  };
+  readonly serializer: Serializer;
+  private openSegments = 0;
+  /** Closed segments waiting for open subsegments (bounded by maxOpenSegments). */
+  private readonly waiting = new Map<Segment, NodeJS.Timeout>();
+  private xrayBlock: Record<string, unknown> | undefined;
+  private readonly service = { runtime: 'node', runtime_version: process.version };
+
+  constructor(
+    readonly options: RecorderOptions,
+    private readonly sampler: Sampler,
+    private readonly transport: Transport,
+  ) {
+    this.maxStackFrames = options.maxStackFrames;
+    this.maxSubsegmentsPerSegment = options.maxSubsegmentsPerSegment;
+    this.serializer = new Serializer(options.maxDatagramBytes, (d) => transport.send(d));
+  }
+
+  /**
+   * Starts the segment of one unit of work (an incoming request). The sampling decision is made
+   * here, once: an upstream Sampled=1/0 is honoured, otherwise the sampler decides.
+   */
+  startSegment(opts: StartSegmentOptions): Segment {
+    const header = opts.header;
+    let sampled: boolean;
+    let ruleName: string | undefined;
+    if (header?.sampled === '1') sampled = true;
+    else if (header?.sampled === '0') sampled = false;
+    else {
+      const sampling = opts.sampling ?? {};
+      if (sampling.serviceName === undefined) sampling.serviceName = this.options.serviceName;
+      if (sampling.serviceType === undefined && this.options.origin !== undefined) sampling.serviceType = this.options.origin;
+      const decision = this.sampler.decide(sampling);
+      sampled = decision.sampled;
+      ruleName = decision.ruleName;
+    }
+    this.stats.segmentsStarted++;
+    if (sampled && this.openSegments >= this.options.maxOpenSegments) {
+      sampled = false;
+      this.stats.segmentsDroppedOpenLimit++;
+      log.once('recorder.openLimit', 'warn', 'too many open segments; new requests are not traced until some finish (counted)', {
+        maxOpenSegments: this.options.maxOpenSegments,
+      });
+    }
+    const segment = new Segment({
+      name: opts.name ?? this.options.serviceName,
+      traceId: header?.root ?? newTraceId(),
+      parentId: header?.parent,
+      sampled,
+      tracer: this,
+      headerExtra: header?.extra,
+      startTime: opts.startTime,
+    });
+    if (sampled) {
+      this.openSegments++;
+      this.stats.segmentsSampled++;
+      segment.service = this.service;
+      segment.aws = { xray: ruleName === undefined ? this.xray() : { ...this.xray(), sampling_rule_name: ruleName, rule_name: ruleName } };
+      if (this.options.origin !== undefined) segment.origin = this.options.origin;
+    }
+    return segment;
+  }
+
+  /**
+   * Starts a subsegment under `parent` (default: the active entity). Returns undefined when the
+   * trace is unsampled, full, or there is no active entity (contextMissing decides the log).
+   */
+  startSubsegment(name: string, parent: Entity | undefined = active(), manual = false): Subsegment | undefined {
+    if (parent === undefined) {
+      this.missingContext(`subsegment "${String(name).slice(0, 100)}"`, manual);
+      return undefined;
+    }
+    if (parent.end_time !== undefined && parent.segment.sent) return undefined;
+    return parent.addNewSubsegment(name);
+  }
+
+  /** Applies AWS_XRAY_CONTEXT_MISSING to a request for the active entity that found none. */
+  missingContext(what: string, manual: boolean): void {
+    this.stats.contextMissing++;
+    const strategy = this.options.contextMissing;
+    if (strategy === 'RUNTIME_ERROR' && manual) {
+      throw new Error(`@xray/agent: no active segment for ${what} (AWS_XRAY_CONTEXT_MISSING=RUNTIME_ERROR)`);
+    }
+    if (strategy === 'LOG_ERROR' || strategy === 'RUNTIME_ERROR') {
+      log.error(`no active segment for ${what}; not traced (AWS_XRAY_CONTEXT_MISSING=${strategy})`);
+    } else {
+      log.debug(`no active segment for ${what}; not traced`);
+    }
+  }
+
+  subsegmentDropped(): void {
+    this.stats.subsegmentsDroppedLimit++;
+    log.once('recorder.subsegmentLimit', 'warn', 'a segment reached maxSubsegmentsPerSegment; further calls in it are not traced (counted)', {
+      maxSubsegmentsPerSegment: this.maxSubsegmentsPerSegment,
+    });
+  }
+
+  /** Called by every entity when it closes: decides what can be sent now. */
+  entityEnded(entity: Entity): void {
+    try {
+      if (entity instanceof Segment) this.segmentEnded(entity);
+      else this.subsegmentEnded(entity as Subsegment);
+    } catch (err) {
+      log.once('recorder.ended', 'error', 'internal error while finishing a trace entity', { error: String(err) });
+    }
+  }
+
+  childrenSettled(entity: Entity): void {
+    const segment = entity.segment;
+    if (segment.end_time !== undefined && segment.openChildren === 0 && !segment.sent && !segment.facade) {
+      this.sendSegment(segment);
+    }
+  }
+
+  private segmentEnded(segment: Segment): void {
+    if (!segment.sampledFlag || segment.facade) return;
+    this.openSegments--;
+    if (segment.openChildren === 0) {
+      this.sendSegment(segment);
+      return;
+    }
+    // Children still open: wait for them, but not forever (DESIGN §6.17).
+    if (this.options.segmentFlushTimeoutMs === 0) {
+      this.sendSegment(segment);
+      return;
+    }
+    const timer = setTimeout(() => this.sendSegment(segment), this.options.segmentFlushTimeoutMs);
+    timer.unref();
+    this.waiting.set(segment, timer);
+  }
+
+  private subsegmentEnded(sub: Subsegment): void {
+    const segment = sub.segment;
+    if (segment.end_time !== undefined && segment.openChildren === 0 && !segment.sent && !segment.facade) {
+      this.sendSegment(segment);
+      return;
+    }
+    if (sub.openChildren > 0) return;
+    // The largest complete subtree that contains `sub`.
+    let top: Subsegment = sub;
+    while (top.parent instanceof Subsegment && top.parent.end_time !== undefined && top.parent.openChildren === 0) {
+      top = top.parent;
+    }
+    const parent = top.parent;
+    const parentWontCarryIt = parent === segment ? segment.sent || segment.facade : false;
+    if (parentWontCarryIt || segment.heldCount > this.options.streamingThreshold) this.stream(top);
+  }
+
+  /** Sends a complete subtree as an independent subsegment and detaches it from its parent. */
+  private stream(sub: Subsegment): void {
+    const siblings = sub.parent.subsegments;
+    if (siblings !== undefined) {
+      const i = siblings.lastIndexOf(sub);
+      if (i !== -1) siblings.splice(i, 1);
+    }
+    sub.segment.heldCount = Math.max(0, sub.segment.heldCount - countTree(sub));
+    sub.independent = true;
+    this.serializer.emit(sub);
+  }
+
+  private sendSegment(segment: Segment): void {
+    if (segment.sent) return;
+    segment.sent = true;
+    const timer = this.waiting.get(segment);
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      this.waiting.delete(segment);
+    }
+    this.serializer.emit(segment);
+    segment.subsegments = undefined;
+    segment.heldCount = 0;
+  }
+
+  /** Sends closed segments that are still waiting for open subsegments (exit, Lambda end). */
+  sendWaiting(): void {
+    for (const segment of [...this.waiting.keys()]) this.sendSegment(segment);
+  }
+
+  get hasWaiting(): boolean {
+    return this.waiting.size > 0;
+  }
+
+  /** Sends what is waiting and resolves when the transport has handed everything to the OS. */
+  flush(): Promise<void> {
+    this.sendWaiting();
+    return this.transport.flush();
+  }
+
+  private xray(): Record<string, unknown> {
+    return (this.xrayBlock ??= {
+      sdk: 'X-Ray for Node.js',
+      sdk_version: agentVersion(),
+      auto_instrumentation: true,
+      agent: '@xray/agent',
+    });
+  }
+}
+
+function countTree(e: Entity): number {
+  let n = 1;
+  if (e.subsegments !== undefined) for (const c of e.subsegments) n += countTree(c);
+  return n;
+}

@@ -1,0 +1,90 @@
+// Builds the subsegment of an outgoing HTTP call (spec §8.5) and the trace header to send with it
+// (spec §3.4). Shared by every HTTP client instrumentation (node:http, fetch/undici, …), which
+// only extract facts from their library's objects and call these methods.
+
+import type { Recorder } from '../recorder';
+import type { Entity, Subsegment } from '../model/entity';
+import { formatTraceHeader } from '../model/trace-header';
+import { active } from '../context';
+import { buildUrl, hostnameOf } from './url';
+
+export interface OutgoingRequestFacts {
+  method: string;
+  scheme: string;
+  /** Host with port when not the scheme's default (e.g. `api:8080`). */
+  host: string;
+  path: string;
+  /** The caller's own X-Amzn-Trace-Id value, if the request already has one. */
+  existingTraceHeader?: string;
+}
+
+export interface ClientSpanOptions {
+  captureQueryString: boolean;
+  downstreamTraced: boolean;
+}
+
+export interface StartedCall {
+  /** Undefined when the trace is unsampled (the header is still propagated with Sampled=0). */
+  subsegment: Subsegment | undefined;
+  /** Header value to add to the request; undefined to leave the request untouched. */
+  traceHeader: string | undefined;
+}
+
+const NOT_TRACED: StartedCall = { subsegment: undefined, traceHeader: undefined };
+
+export class HttpClientSpans {
+  constructor(
+    private readonly recorder: Recorder,
+    private readonly options: ClientSpanOptions,
+  ) {}
+
+  start(req: OutgoingRequestFacts, parent: Entity | undefined = active()): StartedCall {
+    if (parent === undefined) {
+      this.recorder.missingContext(`outgoing HTTP call to ${hostnameOf(req.host)}`, false);
+      return NOT_TRACED;
+    }
+    const segment = parent.segment;
+    const sub = this.recorder.startSubsegment(hostnameOf(req.host), parent);
+    if (sub !== undefined) {
+      sub.namespace = 'remote';
+      sub.http = {
+        request: {
+          method: req.method,
+          url: buildUrl(req.scheme, req.host, req.path, this.options.captureQueryString),
+          ...(this.options.downstreamTraced ? { traced: true } : undefined),
+        },
+      };
+      if (this.options.downstreamTraced) sub.traced = true;
+    }
+    // A header the caller set for another trace is theirs to keep; one that carries this trace's
+    // Root (copied by a redirect-following client, or propagated by hand) is refreshed.
+    const existing = req.existingTraceHeader;
+    if (existing !== undefined && !existing.includes(segment.trace_id)) return { subsegment: sub, traceHeader: undefined };
+    const traceHeader = formatTraceHeader(segment.trace_id, sub?.id ?? parent.id, segment.sampledFlag, segment.headerExtra);
+    return { subsegment: sub, traceHeader };
+  }
+
+  response(sub: Subsegment, status: number, contentLength: number | undefined): void {
+    const response: { status: number; content_length?: number } = { status };
+    if (contentLength !== undefined) response.content_length = contentLength;
+    (sub.http ??= {}).response = response;
+    sub.applyStatus(status);
+  }
+
+  /** A network error, timeout or abort: recorded as cause; fault unless a 4xx had arrived. */
+  error(sub: Subsegment, err: unknown): void {
+    sub.addError(err, sub.http?.response !== undefined);
+  }
+
+  end(sub: Subsegment): void {
+    sub.close();
+  }
+}
+
+/** Parses a Content-Length header value; undefined unless it is a plain non-negative integer. */
+export function parseContentLength(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+  if (typeof v !== 'string' || v.length === 0 || v.length > 15) return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}

@@ -1,0 +1,137 @@
+// node:http and node:https clients: `request` and `get` of both modules are wrapped (every client
+// library — axios, got, follow-redirects, … — ends up there). The trace header is set on the
+// ClientRequest right after it is created, before anything is sent; the caller's options object is
+// never touched. The rest is observed through the diagnostics channels Node publishes:
+//   http.client.response.finish → status and content length
+//   http.client.request.error   → cause (older Node minors without it record the fault only)
+//   request 'close'             → end (after the response body, an error or an abort)
+// A 'close' listener changes nothing for the app, unlike 'error' or 'response' listeners would.
+// (http.client.request.start cannot be used for the header: Node publishes it after the headers
+// are already stored.)
+
+import diagnostics from 'node:diagnostics_channel';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { BuiltinInstrumentation, InstrumentationHost } from '../../agent/instrumentation';
+import type { Subsegment } from '../../agent/model/entity';
+import { parseContentLength } from '../../agent/spans/http-client';
+import { log } from '../../agent/log';
+import { wrap, unwrap } from '../../agent/shim';
+
+const SUBSEGMENT = Symbol('xray.subsegment');
+
+type TracedRequest = ClientRequest & { [SUBSEGMENT]?: Subsegment; protocol?: string; host?: string; agent?: unknown };
+
+let host: InstrumentationHost | undefined;
+
+function modules(): Array<{ request: (...args: any[]) => ClientRequest; get: (...args: any[]) => ClientRequest }> {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  return [require('node:http'), require('node:https')];
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+function wrapRequest(original: (...args: any[]) => ClientRequest) {
+  return function request(this: unknown): ClientRequest {
+    const req = Reflect.apply(original, this, arguments) as TracedRequest;
+    if (host !== undefined) onRequestStart(host, req);
+    return req;
+  };
+}
+
+/** Node's own `get` calls its module-internal `request`; ours calls the wrapped one, then end(). */
+function wrapGet(mod: { request: (...args: any[]) => ClientRequest }) {
+  return () =>
+    function get(this: unknown): ClientRequest {
+      const req = Reflect.apply(mod.request, mod, arguments) as ClientRequest;
+      req.end();
+      return req;
+    };
+}
+
+function onRequestStart(h: InstrumentationHost, req: TracedRequest): void {
+  try {
+    if (h.isAgentOwn(req.agent)) return;
+    const protocol = req.protocol ?? 'http:';
+    const hostHeader = req.getHeader('host');
+    const hostName = req.host ?? 'localhost';
+    const existing = req.getHeader('x-amzn-trace-id');
+    const started = h.httpClient.start({
+      method: req.method,
+      scheme: protocol.slice(0, -1),
+      // Node sets Host to host:port when the port is not the default one.
+      host: typeof hostHeader === 'string' && hostHeader.startsWith(hostName) ? hostHeader : hostName,
+      path: req.path,
+      existingTraceHeader: typeof existing === 'string' ? existing : undefined,
+    });
+    if (started.traceHeader !== undefined && !req.headersSent) req.setHeader('X-Amzn-Trace-Id', started.traceHeader);
+    if (started.subsegment !== undefined) {
+      req[SUBSEGMENT] = started.subsegment;
+      req.on('close', onRequestClose);
+    }
+  } catch (err) {
+    log.once('http.client.start', 'error', 'http client instrumentation failed on a request; it runs untraced', {
+      error: String(err),
+    });
+  }
+}
+
+function onResponse(message: unknown): void {
+  const { request, response } = message as { request: TracedRequest; response: IncomingMessage };
+  const sub = request[SUBSEGMENT];
+  if (sub === undefined || host === undefined) return;
+  try {
+    host.httpClient.response(sub, response.statusCode ?? 0, parseContentLength(response.headers['content-length']));
+  } catch (err) {
+    log.once('http.client.response', 'error', 'http client instrumentation failed on a response', { error: String(err) });
+  }
+}
+
+function onError(message: unknown): void {
+  const { request, error } = message as { request: TracedRequest; error: unknown };
+  const sub = request[SUBSEGMENT];
+  if (sub === undefined || host === undefined) return;
+  try {
+    host.httpClient.error(sub, error);
+  } catch (err) {
+    log.once('http.client.error', 'error', 'http client instrumentation failed on an error', { error: String(err) });
+  }
+}
+
+/** Shared listener; `this` is the request. */
+function onRequestClose(this: TracedRequest): void {
+  const sub = this[SUBSEGMENT];
+  if (sub === undefined || host === undefined) return;
+  this[SUBSEGMENT] = undefined;
+  try {
+    // No response and no error reported (older Node without the error channel): still a fault.
+    if (sub.http?.response === undefined && sub.cause === undefined) sub.addFaultFlag();
+    host.httpClient.end(sub);
+  } catch (err) {
+    log.once('http.client.end', 'error', 'http client instrumentation failed to end a subsegment', { error: String(err) });
+  }
+}
+
+const CHANNELS: Array<[string, (m: unknown) => void]> = [
+  ['http.client.response.finish', onResponse],
+  ['http.client.request.error', onError],
+];
+
+export const httpClient: BuiltinInstrumentation = {
+  name: 'http',
+  target: 'node:http and node:https clients (request, get)',
+  install(h: InstrumentationHost): void {
+    host = h;
+    for (const mod of modules()) {
+      wrap(mod, 'request', wrapRequest);
+      wrap(mod, 'get', wrapGet(mod));
+    }
+    for (const [name, fn] of CHANNELS) diagnostics.subscribe(name, fn);
+  },
+  uninstall(): void {
+    host = undefined;
+    for (const mod of modules()) {
+      unwrap(mod, 'request');
+      unwrap(mod, 'get');
+    }
+    for (const [name, fn] of CHANNELS) diagnostics.unsubscribe(name, fn);
+  },
+};

@@ -1,0 +1,103 @@
+// node:http and node:https servers: one segment per incoming request. Every framework built on
+// Node's HTTP server (express, koa, fastify, hapi, nest, …) goes through `Server#emit('request')`,
+// so wrapping that one method of both server prototypes covers them all, for CommonJS and ESM
+// alike. The handler runs inside the segment's context; the segment ends on the response's
+// 'close' (which follows 'finish', or marks a client abort).
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { BuiltinInstrumentation, InstrumentationHost } from '../../agent/instrumentation';
+import type { HttpServerSpans } from '../../agent/spans/http-server';
+import type { Segment } from '../../agent/model/entity';
+import { wrap, unwrap } from '../../agent/shim';
+import { runApply } from '../../agent/context';
+import { parseContentLength } from '../../agent/spans/http-client';
+import { log } from '../../agent/log';
+
+const SEGMENT = Symbol('xray.segment');
+
+type TracedResponse = ServerResponse & { [SEGMENT]?: Segment };
+
+let spans: HttpServerSpans | undefined;
+
+function prototypes(): object[] {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  return [require('node:http').Server.prototype, require('node:https').Server.prototype];
+  /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+function wrapEmit(original: (...args: any[]) => boolean) {
+  return function emit(this: unknown, type: string | symbol, req: IncomingMessage, res: ServerResponse): boolean {
+    if (type !== 'request' || spans === undefined) return Reflect.apply(original, this, arguments);
+    const segment = startRequest(spans, req, res as TracedResponse);
+    if (segment === undefined) return Reflect.apply(original, this, arguments);
+    try {
+      return runApply(segment, original, this, arguments);
+    } catch (err) {
+      // The app's handler threw synchronously: record it, then let it go on exactly as before.
+      try {
+        spans.handlerError(segment, err);
+      } catch {
+        /* never mask the app's error */
+      }
+      throw err;
+    }
+  };
+}
+
+function startRequest(s: HttpServerSpans, req: IncomingMessage, res: TracedResponse): Segment | undefined {
+  try {
+    const headers = req.headers;
+    const socket = req.socket as TLSSocket | undefined;
+    const started = s.start({
+      method: req.method ?? 'GET',
+      scheme: socket?.encrypted ? 'https' : 'http',
+      host: headers.host,
+      path: req.url ?? '/',
+      traceHeader: headers['x-amzn-trace-id'],
+      userAgent: headers['user-agent'],
+      forwardedFor: headers['x-forwarded-for'],
+      remoteAddress: socket?.remoteAddress,
+    });
+    if (started.responseHeader !== undefined && !res.headersSent) {
+      res.setHeader('X-Amzn-Trace-Id', started.responseHeader);
+    }
+    res[SEGMENT] = started.segment;
+    res.on('close', onResponseClose);
+    return started.segment;
+  } catch (err) {
+    log.once('http.server.start', 'error', 'http server instrumentation failed on a request; it runs untraced', {
+      error: String(err),
+    });
+    return undefined;
+  }
+}
+
+/** Shared listener (no closure per request); `this` is the response. */
+function onResponseClose(this: TracedResponse): void {
+  const segment = this[SEGMENT];
+  if (segment === undefined || spans === undefined) return;
+  this[SEGMENT] = undefined;
+  try {
+    spans.end(segment, {
+      status: this.headersSent ? this.statusCode : undefined,
+      contentLength: this.headersSent ? parseContentLength(this.getHeader('content-length')) : undefined,
+      aborted: !this.writableFinished,
+    });
+  } catch (err) {
+    log.once('http.server.end', 'error', 'http server instrumentation failed to end a segment', { error: String(err) });
+  }
+}
+
+export const httpServer: BuiltinInstrumentation = {
+  name: 'http',
+  target: 'node:http and node:https servers (Server#emit "request")',
+  install(host: InstrumentationHost): void {
+    spans = host.httpServer;
+    for (const proto of prototypes()) wrap(proto, 'emit', wrapEmit);
+  },
+  uninstall(): void {
+    spans = undefined;
+    for (const proto of prototypes()) unwrap(proto, 'emit');
+  },
+};

@@ -1,0 +1,322 @@
+// End-to-end: a real `node --require/--import @xray/agent` child process serving HTTP, a real
+// UDP listener standing in for the daemon, a real local upstream. Assertions are on the documents
+// the daemon would receive and on what the upstream saw.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startUdpDaemon, findSubsegments, type UdpDaemon, type XrayDocument } from '../helpers/udp-daemon';
+import { spawnApp, httpRequest, type Loader, type RunningApp } from '../helpers/spawn-app';
+import { startUpstream, headerFields, type Upstream } from '../helpers/upstream';
+
+const ALWAYS = JSON.stringify({ version: 2, default: { fixed_target: 0, rate: 1 } });
+const ROOT = '1-5759e988-bd862e3fe1be46a994272793';
+const TRACE_ID_RE = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/;
+const ID_RE = /^[0-9a-f]{16}$/;
+
+let daemon: UdpDaemon;
+let upstream: Upstream;
+
+before(async () => {
+  daemon = await startUdpDaemon();
+  upstream = await startUpstream();
+});
+after(async () => {
+  await daemon.close();
+  await upstream.close();
+});
+
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    AWS_XRAY_DAEMON_ADDRESS: daemon.address,
+    AWS_XRAY_TRACING_NAME: 'orders-api',
+    AWS_XRAY_SAMPLING_RULES: ALWAYS,
+    UPSTREAM_URL: upstream.url,
+    ...extra,
+  };
+}
+
+async function withApp<T>(loader: Loader, script: string, fn: (app: RunningApp) => Promise<T>, extraEnv?: Record<string, string>): Promise<T> {
+  const app = await spawnApp({ script, loader, env: env(extraEnv) });
+  try {
+    return await fn(app);
+  } finally {
+    await app.stop();
+  }
+}
+
+function segmentFor(docs: readonly XrayDocument[], traceId: string): XrayDocument | undefined {
+  return docs.find((d) => d.trace_id === traceId && d.type !== 'subsegment');
+}
+
+for (const [loader, script] of [
+  ['require', 'http-app.js'],
+  ['import', 'http-app.mjs'],
+  ['node-options', 'http-app.js'],
+  ['both', 'http-app.mjs'],
+] as Array<[Loader, string]>) {
+  test(`incoming request segment and downstream subsegments (${loader}, ${script})`, async () => {
+    daemon.clear();
+    upstream.requests.length = 0;
+    await withApp(loader, script, async (app) => {
+      const res = await httpRequest(app.url('/downstream?user=1&password=hunter2'), {
+        headers: { 'x-amzn-trace-id': `Root=${ROOT};Parent=53995c3f42cd8ad8;Sampled=1;Lineage=a87bd80c:1`, 'user-agent': 'e2e/1.0' },
+      });
+      assert.equal(res.status, 200);
+      assert.deepEqual(JSON.parse(res.body), { a: 'upstream /a', b: 'upstream /b', c: 'upstream /d' });
+      assert.equal(res.headers['x-amzn-trace-id'], `Root=${ROOT}`);
+
+      const docs = await daemon.waitFor((d) => segmentFor(d, ROOT) !== undefined);
+      const segments = docs.filter((d) => d.trace_id === ROOT && d.type !== 'subsegment');
+      assert.equal(segments.length, 1, 'exactly one segment per request, whatever the loader flags');
+      const seg = segments[0];
+      assert.equal(seg.name, 'orders-api');
+      assert.match(seg.id, ID_RE);
+      assert.equal(seg.parent_id, '53995c3f42cd8ad8');
+      assert.equal(typeof seg.start_time, 'number');
+      assert.ok((seg.end_time as number) >= (seg.start_time as number));
+      assert.equal(seg.in_progress, undefined);
+      assert.deepEqual(seg.http?.request, {
+        method: 'GET',
+        url: `http://127.0.0.1:${app.port}/downstream`,
+        user_agent: 'e2e/1.0',
+        client_ip: '127.0.0.1',
+      });
+      assert.deepEqual(seg.http?.response, { status: 200 });
+      assert.equal(seg.fault, undefined);
+      assert.equal(seg.error, undefined);
+      const xray = (seg.aws as { xray: Record<string, unknown> }).xray;
+      assert.equal(xray.sdk, 'X-Ray for Node.js');
+      assert.equal(xray.auto_instrumentation, true);
+      assert.equal(xray.agent, '@xray/agent');
+      assert.match(String(xray.sdk_version), /^\d+\.\d+\.\d+/);
+      assert.deepEqual(seg.service, { runtime: 'node', runtime_version: process.version });
+
+      const subs = seg.subsegments ?? [];
+      assert.deepEqual(
+        subs.map((s) => s.http?.request?.url),
+        [`${upstream.url}/a`, `${upstream.url}/b`, `${upstream.url}/c`, `${upstream.url}/d`],
+        'query strings are stripped from recorded URLs',
+      );
+      for (const s of subs) {
+        assert.equal(s.name, '127.0.0.1');
+        assert.equal(s.namespace, 'remote');
+        assert.match(s.id, ID_RE);
+        assert.equal(s.http?.request?.method, 'GET');
+        assert.equal(s.http?.response?.status, 200);
+        assert.equal(typeof s.http?.response?.content_length, 'number');
+        assert.ok((s.start_time as number) >= (seg.start_time as number));
+        assert.ok((s.end_time as number) <= (seg.end_time as number));
+      }
+
+      // What the upstream received: this trace, Parent = the subsegment that made the call,
+      // the upstream's Lineage passed through.
+      const seen = upstream.requests.filter((r) => r.path !== '/status');
+      assert.equal(seen.length, 4);
+      for (const [i, r] of seen.entries()) {
+        const f = headerFields(r.traceHeader);
+        assert.equal(f.Root, ROOT);
+        assert.equal(f.Parent, subs[i].id, `call ${r.path} carries its own subsegment id`);
+        assert.equal(f.Sampled, '1');
+        assert.equal(f.Lineage, 'a87bd80c:1');
+      }
+    });
+  });
+}
+
+test('status codes set error, throttle and fault flags; downstream statuses too', async () => {
+  daemon.clear();
+  await withApp('require', 'http-app.js', async (app) => {
+    const cases: Array<[number, Partial<Record<'error' | 'throttle' | 'fault', boolean>>]> = [
+      [404, { error: true }],
+      [429, { error: true, throttle: true }],
+      [503, { fault: true }],
+      [201, {}],
+    ];
+    for (const [code, flags] of cases) {
+      const root = `1-5759e988-${String(code).padStart(24, '0')}`;
+      await httpRequest(app.url(`/status?code=${code}`), { headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } });
+      const seg = segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+      assert.equal(seg.http?.response?.status, code);
+      assert.deepEqual({ error: seg.error, throttle: seg.throttle, fault: seg.fault }, { error: undefined, throttle: undefined, fault: undefined, ...flags }, `status ${code}`);
+    }
+    const root = '1-5759e988-00000000000000000000d503';
+    await httpRequest(app.url('/downstream-status?code=503'), { headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } });
+    const seg = segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+    assert.equal(seg.fault, undefined, 'the app answered 200 itself');
+    const [sub] = seg.subsegments ?? [];
+    assert.equal(sub.http?.response?.status, 503);
+    assert.equal(sub.fault, true);
+  });
+});
+
+test('connection refused is recorded as cause with fault, for http and fetch', async () => {
+  daemon.clear();
+  await withApp('require', 'http-app.js', async (app) => {
+    const closed = await startUpstream();
+    const port = closed.port;
+    await closed.close();
+    const root = '1-5759e988-0000000000000000000ec0ff';
+    const res = await httpRequest(app.url(`/refused?port=${port}`), { headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } });
+    assert.equal(res.body, 'ECONNREFUSED,ECONNREFUSED', 'the app sees exactly the errors it would without the agent');
+    const seg = segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+    const subs = seg.subsegments ?? [];
+    assert.equal(subs.length, 2);
+    for (const sub of subs) {
+      assert.equal(sub.fault, true);
+      assert.equal(sub.http?.response, undefined);
+      const cause = sub.cause as { working_directory: string; exceptions: Array<{ id: string; type: string; message: string }> };
+      assert.equal(typeof cause.working_directory, 'string');
+      assert.match(cause.exceptions[0].id, ID_RE);
+      assert.match(cause.exceptions[0].message + ' ' + cause.exceptions[0].type, /ECONNREFUSED/);
+    }
+  });
+});
+
+test('an exception thrown by the request handler is recorded as the segment cause', async () => {
+  daemon.clear();
+  await withApp('require', 'http-app.js', async (app) => {
+    const root = '1-5759e988-000000000000000000000b0e';
+    const res = await httpRequest(app.url('/throw'), { headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } });
+    assert.equal(res.status, 500);
+    assert.equal(res.body, 'uncaught: handler exploded', "the app's own uncaughtException handler saw the original error");
+    const seg = segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+    assert.equal(seg.fault, true);
+    const ex = (seg.cause as { exceptions: Array<{ type: string; message: string; stack: Array<{ path: string; line: number; label: string }> }> }).exceptions[0];
+    assert.equal(ex.type, 'RangeError');
+    assert.equal(ex.message, 'handler exploded');
+    assert.ok(ex.stack.some((f) => f.path.endsWith('routes.js') && f.line > 0), 'stack frames point into the app');
+  });
+});
+
+test('manual API: annotations, metadata, user, captureFunc, captureAsyncFunc, captureCallbackFunc', async () => {
+  daemon.clear();
+  await withApp('require', 'http-app.js', async (app) => {
+    const root = '1-5759e988-00000000000000000000a11a';
+    const res = await httpRequest(app.url('/manual'), { headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } });
+    assert.equal(res.body, 'sum=4 called');
+    const seg = segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+    assert.deepEqual(seg.annotations, { tenant: 'acme' }, 'the invalid key was dropped');
+    assert.deepEqual(seg.metadata, { default: { cart: { items: 3, big: '10' } } });
+    assert.equal(seg.user, 'u-42');
+    const byName = new Map((seg.subsegments ?? []).map((s) => [s.name, s]));
+    assert.deepEqual([...byName.keys()], ['compute', 'failing', 'async-work', 'later']);
+    assert.deepEqual(byName.get('compute')!.annotations, { step: 1 });
+    const failing = byName.get('failing')!;
+    assert.equal(failing.fault, true);
+    assert.equal((failing.cause as { exceptions: Array<{ type: string }> }).exceptions[0].type, 'TypeError');
+    assert.deepEqual(byName.get('async-work')!.metadata, { work: { done: true } });
+    for (const s of byName.values()) assert.equal(typeof s.end_time, 'number');
+  });
+});
+
+test('50 concurrent requests: every subsegment and upstream header belongs to its own trace', async () => {
+  daemon.clear();
+  upstream.requests.length = 0;
+  await withApp('require', 'http-app.js', async (app) => {
+    const roots = Array.from({ length: 50 }, (_, i) => `1-5759e988-${(i + 1).toString(16).padStart(24, '0')}`);
+    const agent = new (await import('node:http')).Agent({ keepAlive: true, maxSockets: 50 });
+    await Promise.all(
+      roots.map((root, i) =>
+        httpRequest(app.url(`/slow?ms=${(i * 7) % 40}`), { agent, headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } }),
+      ),
+    );
+    agent.destroy();
+    const docs = await daemon.waitFor((d) => roots.every((r) => segmentFor(d, r) !== undefined), 10_000);
+    const subIdToRoot = new Map<string, string>();
+    for (const root of roots) {
+      const seg = segmentFor(docs, root)!;
+      const subs = seg.subsegments ?? [];
+      assert.equal(subs.length, 1, `trace ${root} has exactly its own downstream call`);
+      subIdToRoot.set(subs[0].id, root);
+    }
+    const echoes = upstream.requests.filter((r) => r.path === '/echo');
+    assert.equal(echoes.length, 50);
+    for (const r of echoes) {
+      const f = headerFields(r.traceHeader);
+      assert.equal(subIdToRoot.get(f.Parent), f.Root, 'the Parent sent upstream is a subsegment of the same trace');
+    }
+  });
+});
+
+test('400 downstream calls: streamed as independent subsegments, every datagram within budget', async () => {
+  daemon.clear();
+  await withApp('require', 'http-app.js', async (app) => {
+    const root = '1-5759e988-000000000000000000000400';
+    const res = await httpRequest(app.url('/many?n=400&parallel=20'), { headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } });
+    assert.equal(res.body, 'made 400 calls');
+    const docs = await daemon.waitFor((d) => segmentFor(d, root) !== undefined, 10_000);
+    // Streamed subsegments may still be in flight when the segment arrives; all are sent first.
+    await new Promise((r) => setTimeout(r, 200));
+    const mine = daemon.documents.filter((d) => d.trace_id === root);
+    const seg = segmentFor(mine, root)!;
+    const streamed = mine.filter((d) => d.type === 'subsegment');
+    assert.ok(streamed.length > 0, 'some subsegments were streamed on their own');
+    for (const s of streamed) assert.equal(s.parent_id, seg.id);
+    const all = [...streamed, ...findSubsegments(seg, () => true)];
+    assert.equal(all.length, 400, 'every call is recorded exactly once');
+    assert.equal(new Set(all.map((s) => s.id)).size, 400);
+    for (const d of daemon.datagrams) assert.ok(d.length <= 64512, `datagram of ${d.length} bytes`);
+    assert.equal(daemon.rejected.length, 0);
+    void docs;
+  });
+});
+
+test('sampling: upstream decisions are honoured, Sampled=? is answered, unsampled sends nothing', async () => {
+  daemon.clear();
+  upstream.requests.length = 0;
+  await withApp('require', 'http-app.js', async (app) => {
+    const unsampled = '1-5759e988-0000000000000000000000a0';
+    await httpRequest(app.url('/slow?ms=1'), { headers: { 'x-amzn-trace-id': `Root=${unsampled};Parent=53995c3f42cd8ad8;Sampled=0` } });
+    const f = headerFields(upstream.requests.at(-1)?.traceHeader);
+    assert.equal(f.Root, unsampled, 'the trace still propagates');
+    assert.equal(f.Sampled, '0');
+    assert.match(f.Parent, ID_RE);
+
+    const ask = '1-5759e988-0000000000000000000000a1';
+    const res = await httpRequest(app.url('/hello'), { headers: { 'x-amzn-trace-id': `Root=${ask};Sampled=?` } });
+    assert.equal(res.headers['x-amzn-trace-id'], `Root=${ask};Sampled=1`);
+    await daemon.waitFor((d) => segmentFor(d, ask) !== undefined);
+    assert.equal(daemon.documents.filter((d) => d.trace_id === unsampled).length, 0, 'nothing sent for Sampled=0');
+  });
+});
+
+test('local sampling rules: rate 0 for /health, everything else traced', async () => {
+  daemon.clear();
+  const rules = JSON.stringify({
+    version: 2,
+    rules: [{ description: 'health', host: '*', http_method: 'GET', url_path: '/status*', fixed_target: 0, rate: 0 }],
+    default: { fixed_target: 0, rate: 1 },
+  });
+  await withApp(
+    'require',
+    'http-app.js',
+    async (app) => {
+      for (let i = 0; i < 5; i++) await httpRequest(app.url('/status?code=200'));
+      await httpRequest(app.url('/hello'));
+      await daemon.waitFor((d) => d.some((x) => x.http?.request?.url?.endsWith('/hello')));
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(daemon.documents.filter((x) => x.http?.request?.url?.includes('/status')).length, 0);
+      assert.equal(daemon.segments().length, 1);
+    },
+    { AWS_XRAY_SAMPLING_RULES: rules },
+  );
+});
+
+test('no incoming header: a new trace id, and the built-in default samples the first request', async () => {
+  daemon.clear();
+  await withApp(
+    'require',
+    'http-app.js',
+    async (app) => {
+      const res = await httpRequest(app.url('/hello'));
+      const root = headerFields(res.headers['x-amzn-trace-id'] as string).Root;
+      assert.match(root, TRACE_ID_RE);
+      const seg = segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+      assert.equal(seg.parent_id, undefined);
+      assert.equal(seg.http?.response?.content_length, 5);
+      const epoch = parseInt(root.slice(2, 10), 16);
+      assert.ok(Math.abs(epoch - Date.now() / 1000) < 60, 'trace id carries the current epoch seconds');
+    },
+    { AWS_XRAY_SAMPLING_RULES: '' },
+  );
+});
