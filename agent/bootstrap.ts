@@ -14,9 +14,9 @@ import type { InstrumentationHost } from './instrumentation';
 import { setAgent, startAttempted, type AgentRuntime } from './runtime';
 import { BUILTINS } from '../instrumentations/index';
 import { agentVersion } from './version';
+import { isOwnHttpAgent } from './own-http';
 
 const MIN_NODE: [number, number] = [20, 6];
-const AGENT_OWN = Symbol.for('@xray/agent.ownHttpAgent');
 
 export function start(): void {
   try {
@@ -84,7 +84,7 @@ function startAgent(config: AgentConfig): AgentRuntime {
       captureQueryString: config.captureQueryString,
       downstreamTraced: config.downstreamTraced,
     }),
-    isAgentOwn: (agent) => agent !== null && typeof agent === 'object' && (agent as Record<symbol, unknown>)[AGENT_OWN] === true,
+    isAgentOwn: isOwnHttpAgent,
   };
   const instrumentations: Record<string, string> = {};
   const disabled = new Set(config.disabledInstrumentations);

@@ -22,29 +22,93 @@ const MAX_HEADER_LENGTH = 2048;
 /** Total size of the pass-through pairs, as NODE caps its `additionalTraceData` (spec §3.3.2). */
 const MAX_EXTRA_BYTES = 256;
 
-const ROOT_RE = /^1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}$/;
-const PARENT_RE = /^[0-9a-fA-F]{16}$/;
-// Pass-through pairs are re-sent as outgoing header values; Node's setHeader throws on control
-// characters, so only printable ASCII is carried (which also makes characters equal bytes for the cap).
-const PRINTABLE_ASCII_RE = /^[\x20-\x7e]*$/;
-const UPPER_HEX_RE = /[A-F]/;
+// Character classes, by char code. The parser works on index ranges of the original string and
+// compares char codes, so a canonical header costs three slices (root, parent, nothing else) and
+// the result object: no split(), no trim(), no toLowerCase(), no regex.
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX_VALUE[97 + i] = 10 + i; // a-f
+  HEX_VALUE[65 + i] = 10 + i; // A-F
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13); // space, \t \n \v \f \r
+}
+
+/** Hex digits in s[from, to)? Returns 0 = no, 1 = yes (lower case), 2 = yes with upper-case digits. */
+function hexRange(s: string, from: number, to: number): number {
+  let upper = false;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127 || HEX_VALUE[c] < 0) return 0;
+    if (c >= 65 && c <= 70) upper = true;
+  }
+  return upper ? 2 : 1;
+}
+
+/** ASCII case-insensitive: does s[from, from + word.length) equal `word` (given in lower case)? */
+function keyIs(s: string, from: number, word: string): boolean {
+  for (let i = 0; i < word.length; i++) {
+    if ((s.charCodeAt(from + i) | 0x20) !== word.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/**
+ * Pass-through pairs are re-sent as outgoing header values, and Node's setHeader throws on control
+ * characters: only printable ASCII is carried (which also makes characters equal bytes for the cap).
+ */
+function printableRange(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+/** Root: `1-` 8 hex `-` 24 hex (spec §3.3.3); returned lower-cased, or undefined. */
+function parseRoot(s: string, from: number, to: number): string | undefined {
+  if (to - from !== 35 || s.charCodeAt(from) !== 49 || s.charCodeAt(from + 1) !== 45 || s.charCodeAt(from + 10) !== 45) {
+    return undefined;
+  }
+  const a = hexRange(s, from + 2, from + 10);
+  const b = a === 0 ? 0 : hexRange(s, from + 11, to);
+  if (b === 0) return undefined;
+  const v = s.slice(from, to);
+  return a === 2 || b === 2 ? v.toLowerCase() : v;
+}
+
+/** Parent: 16 hex (spec §3.3.4); returned lower-cased, or undefined. */
+function parseParent(s: string, from: number, to: number): string | undefined {
+  if (to - from !== 16) return undefined;
+  const h = hexRange(s, from, to);
+  if (h === 0) return undefined;
+  const v = s.slice(from, to);
+  return h === 2 ? v.toLowerCase() : v;
+}
 
 /**
  * Parses an incoming header value (a string, Node's string[] for repeated headers, or undefined).
  * Returns undefined when there is no usable `Root`: the caller then starts a new trace and makes its
  * own sampling decision, trusting neither `Parent` nor `Sampled` (spec §3.3.3). Never throws.
+ *
+ * Per `;`-separated part: surrounding whitespace is ignored, empty parts and parts without `=` (or
+ * with an empty key) are skipped, the key ends at the first `=`, and whitespace around the `=` is
+ * ignored. The first occurrence of Root / Parent / Sampled wins; repeats are dropped.
  */
 export function parseTraceHeader(value: string | string[] | undefined): TraceHeader | undefined {
-  let s: unknown = value;
-  if (Array.isArray(s)) s = s.length > 0 ? s[0] : undefined;
-  if (typeof s !== 'string' || s.length === 0) return undefined;
+  let v: unknown = value;
+  if (Array.isArray(v)) v = v.length > 0 ? v[0] : undefined;
+  if (typeof v !== 'string') return undefined;
+  const s = v;
 
   // Several values joined with ',' (a proxy merged repeated headers): only the first counts.
-  const comma = s.indexOf(',');
-  if (comma >= 0) s = (s as string).slice(0, comma);
-  const str = s as string;
-  if (str.length > MAX_HEADER_LENGTH) {
-    if (log.enabled('debug')) log.debug('x-amzn-trace-id ignored: too long', { length: str.length });
+  let len = s.indexOf(',');
+  if (len < 0) len = s.length;
+  if (len === 0) return undefined;
+  if (len > MAX_HEADER_LENGTH) {
+    if (log.enabled('debug')) log.debug('x-amzn-trace-id ignored: too long', { length: len });
     return undefined;
   }
 
@@ -56,48 +120,62 @@ export function parseTraceHeader(value: string | string[] | undefined): TraceHea
   let sawSampled = false;
   let extra = '';
 
-  const len = str.length;
   let pos = 0;
+  let nextEq = -1;
   while (pos < len) {
-    let end = str.indexOf(';', pos);
-    if (end < 0) end = len;
-    const part = str.slice(pos, end);
+    let end = s.indexOf(';', pos);
+    if (end < 0 || end > len) end = len;
+    const partStart = pos;
     pos = end + 1;
 
-    const eq = part.indexOf('=');
-    if (eq < 0) continue; // empty or `=`-less part: skipped, the rest of the header still counts
-    const key = part.slice(0, eq).trim();
-    if (key.length === 0) continue;
-    const val = part.slice(eq + 1).trim();
+    // The next '=' is searched only once it is behind us, so a run of `=`-less parts costs one
+    // scan in total, not one per part (headers come from the network).
+    if (nextEq < partStart) {
+      nextEq = s.indexOf('=', partStart);
+      if (nextEq < 0 || nextEq >= len) break; // no `=` left: no pair can follow
+    }
+    const eq = nextEq;
+    if (eq >= end) continue; // empty or `=`-less part: skipped, the rest still counts
+    let ks = partStart;
+    while (ks < eq && isSpace(s.charCodeAt(ks))) ks++;
+    let ke = eq;
+    while (ke > ks && isSpace(s.charCodeAt(ke - 1))) ke--;
+    if (ke === ks) continue; // `=value`: no key
+    let vs = eq + 1;
+    while (vs < end && isSpace(s.charCodeAt(vs))) vs++;
+    let ve = end;
+    while (ve > vs && isSpace(s.charCodeAt(ve - 1))) ve--;
 
-    // Known keys have lengths 4, 6 and 7: a length switch avoids lower-casing every key.
-    // The first occurrence of a known key wins; repeats are dropped (never passed through).
-    switch (key.length) {
+    // Known keys have lengths 4, 6 and 7: a length switch before any character comparison.
+    switch (ke - ks) {
       case 4:
-        if (key === 'Root' || key.toLowerCase() === 'root') {
+        if (keyIs(s, ks, 'root')) {
           if (!sawRoot) {
             sawRoot = true;
-            if (ROOT_RE.test(val)) root = UPPER_HEX_RE.test(val) ? val.toLowerCase() : val;
+            root = parseRoot(s, vs, ve);
           }
           continue;
         }
         // ALB's own hop id: meaningless downstream, every SDK drops it (spec §3.1).
-        if (key === 'Self' || key.toLowerCase() === 'self') continue;
+        if (keyIs(s, ks, 'self')) continue;
         break;
       case 6:
-        if (key === 'Parent' || key.toLowerCase() === 'parent') {
+        if (keyIs(s, ks, 'parent')) {
           if (!sawParent) {
             sawParent = true;
-            if (PARENT_RE.test(val)) parent = UPPER_HEX_RE.test(val) ? val.toLowerCase() : val;
+            parent = parseParent(s, vs, ve);
           }
           continue;
         }
         break;
       case 7:
-        if (key === 'Sampled' || key.toLowerCase() === 'sampled') {
+        if (keyIs(s, ks, 'sampled')) {
           if (!sawSampled) {
             sawSampled = true;
-            if (val === '1' || val === '0' || val === '?') sampled = val;
+            if (ve - vs === 1) {
+              const c = s.charCodeAt(vs);
+              sampled = c === 49 ? '1' : c === 48 ? '0' : c === 63 ? '?' : undefined;
+            }
           }
           continue;
         }
@@ -105,16 +183,18 @@ export function parseTraceHeader(value: string | string[] | undefined): TraceHea
     }
 
     // Pass-through pair (Lineage, vendor data): kept verbatim, in order, within the byte cap.
-    if (!PRINTABLE_ASCII_RE.test(key) || !PRINTABLE_ASCII_RE.test(val)) continue;
-    const pairLength = key.length + 1 + val.length;
+    if (!printableRange(s, ks, ke) || !printableRange(s, vs, ve)) continue;
+    const pairLength = ke - ks + 1 + (ve - vs);
     const newLength = extra.length === 0 ? pairLength : extra.length + 1 + pairLength;
     if (newLength > MAX_EXTRA_BYTES) continue; // dropped; a later, shorter pair may still fit
-    extra = extra.length === 0 ? key + '=' + val : extra + ';' + key + '=' + val;
+    // No whitespace around the `=` (the usual case): the pair is one slice of the input.
+    const pair = ke === eq && vs === eq + 1 ? s.slice(ks, ve) : s.slice(ks, ke) + '=' + s.slice(vs, ve);
+    extra = extra.length === 0 ? pair : extra + ';' + pair;
   }
 
   if (root === undefined) {
     if (log.enabled('debug')) {
-      log.debug('x-amzn-trace-id ignored: missing or malformed Root', { value: str.slice(0, 200) });
+      log.debug('x-amzn-trace-id ignored: missing or malformed Root', { value: s.slice(0, Math.min(len, 200)) });
     }
     return undefined;
   }

@@ -59,11 +59,15 @@ function startRequest(s: HttpServerSpans, req: IncomingMessage, res: TracedRespo
       forwardedFor: headers['x-forwarded-for'],
       remoteAddress: socket?.remoteAddress,
     });
-    if (started.responseHeader !== undefined && !res.headersSent) {
-      res.setHeader('X-Amzn-Trace-Id', started.responseHeader);
-    }
     res[SEGMENT] = started.segment;
     res.on('close', onResponseClose);
+    if (started.responseHeader !== undefined && !res.headersSent) {
+      try {
+        res.setHeader('X-Amzn-Trace-Id', started.responseHeader);
+      } catch (err) {
+        log.once('http.server.header', 'warn', 'could not add the X-Amzn-Trace-Id response header', { error: String(err) });
+      }
+    }
     return started.segment;
   } catch (err) {
     log.once('http.server.start', 'error', 'http server instrumentation failed on a request; it runs untraced', {
