@@ -7,12 +7,14 @@ import { log } from './log';
 import { loadConfig, type AgentConfig } from './config/load';
 import { UdpEmitter } from './export/udp-emitter';
 import { Recorder } from './recorder';
-import { createLocalSampler } from './sampling/local-sampler';
+import { createSampler } from './sampling/create-sampler';
 import { HttpServerSpans } from './spans/http-server';
 import { HttpClientSpans } from './spans/http-client';
 import type { InstrumentationHost } from './instrumentation';
 import { setAgent, startAttempted, type AgentRuntime } from './runtime';
-import { BUILTINS } from '../instrumentations/index';
+import { BUILTINS, MODULES } from '../instrumentations/index';
+import { WebFrameworkSpans } from './spans/web-framework';
+import { installModuleHook } from './hooks/module-hook';
 import { agentVersion } from './version';
 import { isOwnHttpAgent } from './own-http';
 
@@ -59,7 +61,7 @@ export function start(): void {
 
 function startAgent(config: AgentConfig): AgentRuntime {
   const emitter = new UdpEmitter(config.daemon.udp, config.maxQueuedSends);
-  const sampler = createLocalSampler(config.samplingRules);
+  const sampler = createSampler(config);
   const recorder = new Recorder(
     {
       serviceName: config.serviceName,
@@ -84,6 +86,7 @@ function startAgent(config: AgentConfig): AgentRuntime {
       captureQueryString: config.captureQueryString,
       downstreamTraced: config.downstreamTraced,
     }),
+    web: new WebFrameworkSpans({ routeAnnotation: true }),
     isAgentOwn: isOwnHttpAgent,
   };
   const instrumentations: Record<string, string> = {};
@@ -101,6 +104,11 @@ function startAgent(config: AgentConfig): AgentRuntime {
       instrumentations[def.name] = 'failed';
       log.error(`instrumentation "${def.name}" failed to install; that library runs untraced`, { error: String(err) });
     }
+  }
+  try {
+    installModuleHook({ entries: MODULES, disabled, host });
+  } catch (err) {
+    log.error('the module hook failed to install; third-party libraries run untraced', { error: String(err) });
   }
   installExitFlush(recorder, emitter);
   return { config, recorder, emitter, instrumentations };

@@ -5,11 +5,13 @@
 import type { Recorder } from './recorder';
 import type { HttpServerSpans } from './spans/http-server';
 import type { HttpClientSpans } from './spans/http-client';
+import type { WebFrameworkSpans } from './spans/web-framework';
 
 export interface InstrumentationHost {
   readonly recorder: Recorder;
   readonly httpServer: HttpServerSpans;
   readonly httpClient: HttpClientSpans;
+  readonly web: WebFrameworkSpans;
   /** True for an HTTP agent (connection pool) the agent itself uses, e.g. for sampling polls. */
   isAgentOwn(httpAgent: unknown): boolean;
 }

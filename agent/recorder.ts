@@ -60,6 +60,8 @@ export class Recorder implements Tracer {
   private openSegments = 0;
   /** Closed segments waiting for open subsegments (bounded by maxOpenSegments). */
   private readonly waiting = new Map<Segment, NodeJS.Timeout>();
+  /** Subsegments that went out complete in a segment document sent while others were still open. */
+  private readonly sentComplete = new WeakSet<Entity>();
   private xrayBlock: Record<string, unknown> | undefined;
   private readonly service = { runtime: 'node', runtime_version: process.version };
 
@@ -195,11 +197,16 @@ export class Recorder implements Tracer {
     if (sub.openChildren > 0) return;
     // The largest complete subtree that contains `sub`.
     let top: Subsegment = sub;
-    while (top.parent instanceof Subsegment && top.parent.end_time !== undefined && top.parent.openChildren === 0) {
+    while (
+      top.parent instanceof Subsegment &&
+      top.parent.end_time !== undefined &&
+      top.parent.openChildren === 0 &&
+      !this.sentComplete.has(top.parent)
+    ) {
       top = top.parent;
     }
     const parent = top.parent;
-    const parentWontCarryIt = parent === segment ? segment.sent || segment.facade : false;
+    const parentWontCarryIt = parent === segment ? segment.sent || segment.facade : this.sentComplete.has(parent);
     if (parentWontCarryIt || segment.heldCount > this.options.streamingThreshold) this.stream(top);
   }
 
@@ -223,7 +230,12 @@ export class Recorder implements Tracer {
       clearTimeout(timer);
       this.waiting.delete(segment);
     }
+    // Sent before every child closed (grace period, flush): what is complete in this document must
+    // never be sent again when a still-open descendant closes later (spec §1.1).
+    const tree = segment.openChildren > 0 ? collectTree(segment, []) : undefined;
+    if (tree !== undefined) for (const e of tree) if (e !== segment && e.end_time !== undefined) this.sentComplete.add(e);
     this.serializer.emit(segment);
+    if (tree !== undefined) for (const e of tree) keepOpenChildren(e);
     segment.subsegments = undefined;
     segment.heldCount = 0;
   }
@@ -251,6 +263,20 @@ export class Recorder implements Tracer {
       agent: '@xray/agent',
     });
   }
+}
+
+function collectTree(e: Entity, out: Entity[]): Entity[] {
+  out.push(e);
+  if (e.subsegments !== undefined) for (const c of e.subsegments) collectTree(c, out);
+  return out;
+}
+
+/** After an early send only the open children are still to be sent (complete) later. */
+function keepOpenChildren(e: Entity): void {
+  const kids = e.subsegments;
+  if (kids === undefined) return;
+  const open = kids.filter((c) => c.end_time === undefined);
+  e.subsegments = open.length > 0 ? open : undefined;
 }
 
 function countTree(e: Entity): number {

@@ -8,6 +8,23 @@ import { log } from './log';
 
 const ORIGINAL = Symbol.for('@xray/agent.original');
 
+/** Wraps made by the patch now running, so a patch that throws halfway can be undone whole. */
+let transaction: Array<[object, PropertyKey]> | undefined;
+
+export function beginTransaction(): void {
+  transaction = [];
+}
+
+export function endTransaction(): void {
+  transaction = undefined;
+}
+
+export function rollbackTransaction(): void {
+  const made = transaction ?? [];
+  transaction = undefined;
+  for (let i = made.length - 1; i >= 0; i--) unwrap(made[i][0], made[i][1]);
+}
+
 type AnyFn = (...args: any[]) => any;
 
 export interface Wrapped {
@@ -61,6 +78,7 @@ export function wrap<T extends object>(target: T, name: PropertyKey, makeWrapper
       writable: true,
       value: wrapper,
     });
+    transaction?.push([target, name]);
     return true;
   } catch (err) {
     log.debug('shim: wrap failed', { name: String(name), error: String(err) });

@@ -1,8 +1,11 @@
-// The static list of instrumentations. Each entry is loaded only when enabled, so a disabled
-// instrumentation costs nothing. Third-party modules (loaded through require/import hooks with
-// version ranges) join this list in agent/hooks when the first of them lands.
+// The static list of instrumentations. Each entry is loaded only when needed, so a disabled
+// instrumentation, or one for a package the app never loads, costs nothing.
+//   BUILTINS: Node built-ins and runtime features, installed at start-up.
+//   MODULES:  third-party packages, patched by agent/hooks when the app loads them, if their
+//             version is in the definition's ranges.
 
 import type { BuiltinInstrumentation } from '../agent/instrumentation';
+import type { ModuleEntry } from '../agent/hooks/definition';
 
 export interface BuiltinDefinition {
   name: string;
@@ -17,3 +20,7 @@ export const BUILTINS: readonly BuiltinDefinition[] = [
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   { name: 'fetch', load: () => require('./fetch/undici').fetchInstrumentation as BuiltinInstrumentation },
 ];
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+export const MODULES: readonly ModuleEntry[] = [];
+/* eslint-enable @typescript-eslint/no-require-imports */

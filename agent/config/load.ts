@@ -37,6 +37,10 @@ export interface AgentConfig {
   /** undefined = built-in rules. A string is a file path (not read here); the sampler validates both. */
   samplingRules: SamplingRulesSource | undefined;
   centralizedSampling: boolean;
+  /** Test-only timings of centralized sampling (defaults: spec §4.4). */
+  samplingRulesPollMs: number;
+  samplingTargetsPollMs: number;
+  samplingRulesTtlMs: number;
   plugins: string;
   /** Lower-cased, de-duplicated short names. Not checked against the registry here. */
   disabledInstrumentations: string[];

@@ -125,6 +125,35 @@ export const SCHEMA = [
     defaultDoc: '`true` (`false` in Lambda)',
     doc: 'poll sampling rules from the daemon; local rules are the fallback',
   },
+  // The three sampling timings below exist for tests (short polls, quick expiry); production
+  // keeps the spec's values (spec §4.4).
+  {
+    key: 'samplingRulesPollMs',
+    env: 'AWS_XRAY_SAMPLING_RULES_POLL_MS',
+    type: 'integer',
+    min: 100,
+    max: 86400000,
+    default: 300000,
+    doc: 'for testing: interval between centralized rule fetches (plus up to 5 s jitter)',
+  },
+  {
+    key: 'samplingTargetsPollMs',
+    env: 'AWS_XRAY_SAMPLING_TARGETS_POLL_MS',
+    type: 'integer',
+    min: 100,
+    max: 86400000,
+    default: 10000,
+    doc: 'for testing: interval between sampling statistics reports / target fetches (plus up to 100 ms jitter)',
+  },
+  {
+    key: 'samplingRulesTtlMs',
+    env: 'AWS_XRAY_SAMPLING_RULES_TTL_MS',
+    type: 'integer',
+    min: 100,
+    max: 86400000,
+    default: 3600000,
+    doc: 'for testing: centralized rules are used this long after the last successful fetch, then local rules',
+  },
   {
     key: 'plugins',
     env: 'AWS_XRAY_PLUGINS',

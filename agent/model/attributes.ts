@@ -70,7 +70,8 @@ interface Walk {
  *   replaced by one '…' marker
  */
 export function normalizeMetadataValue(value: unknown, budget: number = DEFAULT_METADATA_BUDGET): unknown {
-  const left = typeof budget === 'number' && Number.isFinite(budget) && budget > 0 ? Math.floor(budget) : DEFAULT_METADATA_BUDGET;
+  const left =
+    typeof budget === 'number' && Number.isFinite(budget) && budget > 0 ? Math.floor(budget) : DEFAULT_METADATA_BUDGET;
   try {
     return normalize(value, { left, path: [] }, 0, false);
   } catch {
@@ -169,6 +170,21 @@ function normalizeObject(o: object, w: Walk, depth: number, afterToJSON: boolean
   if (depth >= MAX_DEPTH) return budgetString('[Too deep]', w);
   if (w.path.includes(o)) return budgetString('[Circular]', w);
   try {
+    // Plain objects and arrays (nearly all metadata) skip the type probes below, which are calls
+    // into C++. getPrototypeOf may hit a Proxy trap: a throw lands in the catch like any other.
+    const proto: unknown = Object.getPrototypeOf(o);
+    if (proto === Object.prototype || proto === null || proto === Array.prototype) {
+      if (!afterToJSON && proto !== Array.prototype && typeof (o as { toJSON?: unknown }).toJSON === 'function') {
+        return normalizeWithToJSON(o, w, depth);
+      }
+      w.path.push(o);
+      try {
+        return Array.isArray(o) ? normalizeArray(o as unknown[], w, depth) : normalizePlain(o, w, depth);
+      } finally {
+        w.path.pop();
+      }
+    }
+
     // util.types checks read internal slots: no getters, no Proxy traps, no user code.
     if (types.isArrayBufferView(o)) return budgetString(`[Buffer ${(o as ArrayBufferView).byteLength} bytes]`, w);
     if (types.isAnyArrayBuffer(o)) return budgetString(`[Buffer ${(o as ArrayBuffer).byteLength} bytes]`, w);
@@ -178,21 +194,8 @@ function normalizeObject(o: object, w: Walk, depth: number, afterToJSON: boolean
     }
     if (types.isNativeError(o) || o instanceof Error) return normalizeError(o as Error, w);
 
-    if (!afterToJSON) {
-      const toJSON = (o as { toJSON?: unknown }).toJSON;
-      if (typeof toJSON === 'function') {
-        // What JSON.stringify would write (Decimal, ObjectId, moment, ...). As in JSON.stringify,
-        // the result's own toJSON is not called again; a toJSON returning `this` means "walk me".
-        const replaced: unknown = toJSON.call(o, '');
-        if (replaced !== o) {
-          w.path.push(o); // `o` inside its own toJSON result is a cycle, not an endless recursion
-          try {
-            return normalize(replaced, w, depth + 1, true);
-          } finally {
-            w.path.pop();
-          }
-        }
-      }
+    if (!afterToJSON && typeof (o as { toJSON?: unknown }).toJSON === 'function') {
+      return normalizeWithToJSON(o, w, depth);
     }
 
     w.path.push(o);
@@ -207,6 +210,26 @@ function normalizeObject(o: object, w: Walk, depth: number, afterToJSON: boolean
   } catch {
     // A Proxy that throws on every trap, a revoked Proxy, a throwing toJSON: the value is skipped.
     return undefined;
+  }
+}
+
+/**
+ * What JSON.stringify would write for an object with toJSON (Decimal, ObjectId, moment, ...). As in
+ * JSON.stringify, the result's own toJSON is not called again; a toJSON returning `this` means
+ * "walk me as I am". A throwing toJSON propagates to normalizeObject's catch: the value is skipped.
+ */
+function normalizeWithToJSON(o: object, w: Walk, depth: number): unknown {
+  const replaced: unknown = (o as { toJSON: (key: string) => unknown }).toJSON('');
+  w.path.push(o); // `o` inside its own toJSON result is a cycle, not an endless recursion
+  try {
+    if (replaced === o) {
+      if (types.isMap(o)) return normalizeMap(o as Map<unknown, unknown>, w, depth);
+      if (types.isSet(o)) return normalizeSet(o as Set<unknown>, w, depth);
+      return Array.isArray(o) ? normalizeArray(o as unknown[], w, depth) : normalizePlain(o, w, depth);
+    }
+    return normalize(replaced, w, depth + 1, true);
+  } finally {
+    w.path.pop();
   }
 }
 

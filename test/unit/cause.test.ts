@@ -346,3 +346,22 @@ test('a wrapper whose cause was already recorded links to that exception instead
   const built = buildCause(b, { maxFrames: 1 });
   assert.equal(causeReference(a), built.exceptions[1].id);
 });
+
+test('remembered ids are scoped: an error object thrown again in another trace is written again', () => {
+  const reused = new Error('pre-built library error');
+  const traceA = {};
+  const traceB = {};
+  const a = buildCause(reused, { maxFrames: 1, scope: traceA });
+  assert.equal(causeReference(reused, traceA), a.exceptions[0].id);
+  assert.equal(causeReference(reused, traceB), undefined);
+  assert.equal(causeReference(reused), undefined); // the unscoped caller is another scope too
+  const b = buildCause(reused, { maxFrames: 1, scope: traceB });
+  assert.notEqual(b.exceptions[0].id, a.exceptions[0].id);
+  assert.equal(causeReference(reused, traceB), b.exceptions[0].id);
+  assert.equal(exceptionIdFor(reused), b.exceptions[0].id);
+  // a wrapper in trace A does not link to trace B's exception
+  const wrapper = new Error('wrap', { cause: reused });
+  const w = buildCause(wrapper, { maxFrames: 1, scope: traceA });
+  assert.equal(w.exceptions.length, 2);
+  assert.equal(w.exceptions[0].cause, w.exceptions[1].id);
+});

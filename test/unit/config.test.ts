@@ -58,6 +58,9 @@ const DEFAULTS: Omit<AgentConfig, 'serviceName'> = {
   logLevel: 'warn',
   samplingRules: undefined,
   centralizedSampling: true,
+  samplingRulesPollMs: 300000,
+  samplingTargetsPollMs: 10000,
+  samplingRulesTtlMs: 3600000,
   plugins: 'auto',
   disabledInstrumentations: [],
   collectSqlQueries: false,
@@ -240,6 +243,9 @@ test('integer: bounds are inclusive; outside or malformed -> default + warning n
     maxQueuedSends: [1, 100000, 1000],
     maxOpenSegments: [1, 1000000, 10000],
     maxSubsegmentsPerSegment: [1, 100000, 5000],
+    samplingRulesPollMs: [100, 86400000, 300000],
+    samplingTargetsPollMs: [100, 86400000, 10000],
+    samplingRulesTtlMs: [100, 86400000, 3600000],
   };
   assert.deepEqual(INT_KEYS.map((e) => e.key).sort(), Object.keys(expected).sort());
   for (const e of INT_KEYS) {
@@ -519,6 +525,9 @@ test('file: every key set from the file', () => {
     logLevel: 'INFO',
     samplingRules: 'rules.json',
     centralizedSampling: false,
+    samplingRulesPollMs: 1000,
+    samplingTargetsPollMs: 200,
+    samplingRulesTtlMs: 5000,
     plugins: 'EC2',
     disabledInstrumentations: ['pg'],
     collectSqlQueries: true,

@@ -17,6 +17,27 @@ test('parses the canonical header', () => {
   });
 });
 
+test('the canonical fast path and the general scanner agree', () => {
+  const headers = [
+    `Root=${ROOT};Parent=${PARENT};Sampled=1`,
+    `Root=${ROOT};Parent=${PARENT};Sampled=0`,
+    `Root=${ROOT};Parent=${PARENT};Sampled=?`,
+    `Root=${ROOT};Parent=${PARENT};Sampled=1;Lineage=a87bd80c:1|68fd508a:5`,
+    `Root=${ROOT};Parent=${PARENT};Sampled=1;Root=1-00000001-000000000000000000000001;Sampled=0;X=y`,
+    `Root=${ROOT};Parent=${PARENT};Sampled=1;`,
+    `Root=${ROOT};Parent=${PARENT};Sampled=1,Root=1-00000001-000000000000000000000001`,
+    `Root=${ROOT};Parent=${PARENT};Sampled=1;Self=x;A=b,C=d`,
+    `Root=${ROOT};Parent=${PARENT};Sampled=10`,
+    `Root=${ROOT};Parent=${PARENT};Sampled=1 ;B=c`,
+  ];
+  for (const h of headers) {
+    // a leading space keeps the header off the fast path
+    assert.deepEqual(parseTraceHeader(h), parseTraceHeader(' ' + h), h);
+  }
+  assert.deepEqual(parseTraceHeader(headers[4]), { root: ROOT, parent: PARENT, sampled: '1', extra: 'X=y' });
+  assert.equal(parseTraceHeader(headers[8])?.sampled, undefined);
+});
+
 test('Sampled: 1, 0 and ? are kept; anything else is "no decision"', () => {
   assert.equal(parseTraceHeader(`Root=${ROOT};Sampled=0`)?.sampled, '0');
   assert.equal(parseTraceHeader(`Root=${ROOT};Sampled=?`)?.sampled, '?');
@@ -96,6 +117,12 @@ test('absent and non-string input', () => {
   for (const v of [null, 42, {}, [42], [undefined], Symbol('x'), () => 1]) {
     assert.equal(parseTraceHeader(v as unknown as string), undefined);
   }
+});
+
+test('many parts without "=" cost one scan, not one per part', () => {
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < 200; i++) parseTraceHeader(';'.repeat(2040) + `Root=${ROOT}`.slice(0, 8));
+  assert.ok(Number(process.hrtime.bigint() - t) < 200e6);
 });
 
 test('headers over 2 KiB (after taking the first value) are ignored', () => {

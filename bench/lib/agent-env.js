@@ -1,0 +1,59 @@
+'use strict';
+// Environment and node flags for a child process with or without the agent. The baseline must be
+// really agent-free, so anything that could preload the agent (NODE_OPTIONS) or configure it
+// (AWS_XRAY_*) is removed from the inherited environment first; the agent run then gets exactly
+// the settings below: 100 % sampling, documents to the bench's UDP sink, no daemon polling.
+
+const path = require('node:path');
+
+const REPO = path.resolve(__dirname, '..', '..');
+const REGISTER = path.join(REPO, 'register.js');
+// The preload file measured; --agent=<file> / BENCH_AGENT point it at another build (a snapshot
+// of dist/ taken while others rebuild the tree, or an older version to compare with).
+let register = REGISTER;
+
+function setRegister(file) {
+  register = path.resolve(file);
+}
+
+function registerPath() {
+  return register;
+}
+
+// fixed_target 0 + rate 1: every request is sampled (no reservoir, no 5 % default).
+const SAMPLE_ALL = '{"version":2,"default":{"fixed_target":0,"rate":1}}';
+
+function cleanEnv(base) {
+  const env = {};
+  for (const [k, v] of Object.entries(base)) {
+    if (k === 'NODE_OPTIONS' || k.startsWith('AWS_XRAY_')) continue;
+    env[k] = v;
+  }
+  return env;
+}
+
+/**
+ * @param {boolean} agent
+ * @param {string} daemonAddress  127.0.0.1:<port> of the UDP sink
+ * @param {string} serviceName
+ * @param {Record<string,string>} [extra]  app-specific variables (UPSTREAM_PORT)
+ */
+function childEnv(agent, daemonAddress, serviceName, extra) {
+  const env = cleanEnv(process.env);
+  if (agent) {
+    env.AWS_XRAY_SAMPLING_RULES = SAMPLE_ALL;
+    env.AWS_XRAY_DAEMON_ADDRESS = daemonAddress;
+    env.AWS_XRAY_TRACING_NAME = serviceName;
+    // Local rules only: the sink does not answer the daemon's sampling API, and a bench must not
+    // depend on a poller's timing.
+    env.AWS_XRAY_CENTRALIZED_SAMPLING = 'false';
+  }
+  return Object.assign(env, extra || {});
+}
+
+/** node flags that load the agent the way users do. */
+function agentFlags(agent) {
+  return agent ? ['--require', register] : [];
+}
+
+module.exports = { REPO, REGISTER, SAMPLE_ALL, childEnv, agentFlags, cleanEnv, setRegister, registerPath };

@@ -1,0 +1,224 @@
+'use strict';
+// Turns the per-round records into medians, agent-vs-baseline comparisons, target checks and a
+// markdown report (printed and written to bench/RESULTS.md by run.js).
+
+const { median, min, max } = require('./stats');
+
+const MiB = 1024 * 1024;
+
+// The targets of the issue. `app` names the app a target is judged on.
+const TARGETS = {
+  addedCpuPlain: 15, // µs per traced request, plain app
+  throughputRatio: 0.6, // agent / no agent, each app
+  startupMs: 15, // added wall-clock ms
+  rssMiB: 10, // added RSS MiB, each app
+};
+
+const fmt = {
+  int: (v) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : 'n/a'),
+  f1: (v) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a'),
+  f2: (v) => (Number.isFinite(v) ? v.toFixed(2) : 'n/a'),
+  signed1: (v) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(1)}` : 'n/a'),
+  signed2: (v) => (Number.isFinite(v) ? `${v >= 0 ? '+' : ''}${v.toFixed(2)}` : 'n/a'),
+  mib: (v) => (Number.isFinite(v) ? (v / MiB).toFixed(1) : 'n/a'),
+  ratio: (v) => (Number.isFinite(v) ? `${v.toFixed(2)}×` : 'n/a'),
+};
+
+function summarize(records, field) {
+  return median(records.map((r) => r[field]));
+}
+
+/** Medians per configuration and agent-minus-baseline comparisons per app. */
+function analyse(records, appNames) {
+  const configs = [];
+  const comparisons = [];
+  for (const app of appNames) {
+    const off = records.filter((r) => r.app === app && !r.agent);
+    const on = records.filter((r) => r.app === app && r.agent);
+    if (off.length === 0 || on.length === 0) continue;
+    const fields = ['rps', 'p50', 'p99', 'cpuPerReq', 'cpuPerReqTicks', 'cpuShare', 'loadgenShare', 'rss', 'hwm', 'docsPerReq', 'bytesPerDoc', 'datagrams', 'requests', 'failed'];
+    const m = (rs) => Object.fromEntries(fields.map((f) => [f, summarize(rs, f)]));
+    const offM = { app, agent: false, rounds: off.length, ...m(off) };
+    const onM = { app, agent: true, rounds: on.length, ...m(on), sample: on[on.length - 1].sample };
+    configs.push(offM, onM);
+    // Rounds are run in pairs (same round index): the per-pair difference cancels slow drift.
+    const pairs = Math.min(off.length, on.length);
+    const pairedCpu = [];
+    for (let i = 0; i < pairs; i++) pairedCpu.push(on[i].cpuPerReq - off[i].cpuPerReq);
+    comparisons.push({
+      app,
+      addedCpu: onM.cpuPerReq - offM.cpuPerReq,
+      addedCpuRange: [min(pairedCpu), max(pairedCpu)],
+      throughputRatio: onM.rps / offM.rps,
+      rssDelta: onM.rss - offM.rss,
+      p50Delta: onM.p50 - offM.p50,
+      p99Delta: onM.p99 - offM.p99,
+      docsPerReq: onM.docsPerReq,
+      failed: off.reduce((a, r) => a + r.failed, 0) + on.reduce((a, r) => a + r.failed, 0),
+    });
+  }
+  return { configs, comparisons };
+}
+
+function checks(comparisons, startup) {
+  const rows = [];
+  const plain = comparisons.find((c) => c.app === 'plain');
+  if (plain) {
+    rows.push(['added CPU per traced request, plain app', `≤ ${TARGETS.addedCpuPlain} µs`, `${fmt.signed1(plain.addedCpu)} µs`, plain.addedCpu <= TARGETS.addedCpuPlain]);
+  }
+  for (const c of comparisons) {
+    rows.push([`throughput, ${c.app} app`, `≥ ${TARGETS.throughputRatio}× of no agent`, fmt.ratio(c.throughputRatio), c.throughputRatio >= TARGETS.throughputRatio]);
+  }
+  if (startup) {
+    rows.push(['start-up (`-e 0`)', `≤ +${TARGETS.startupMs} ms`, `${fmt.signed1(startup.delta)} ms`, startup.delta <= TARGETS.startupMs]);
+  }
+  for (const c of comparisons) {
+    rows.push([`RSS after load, ${c.app} app`, `≤ +${TARGETS.rssMiB} MiB`, `${fmt.signed1(c.rssDelta / MiB)} MiB`, c.rssDelta / MiB <= TARGETS.rssMiB]);
+  }
+  return rows;
+}
+
+function table(header, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+/**
+ * @param {object} o
+ * @param {object[]} o.records  one per measured round
+ * @param {string[]} o.appNames
+ * @param {object|undefined} o.startup
+ * @param {object} o.meta  date, node, cpu, cores, load averages, options, commit
+ */
+function renderReport({ records, appNames, startup, meta }) {
+  const { configs, comparisons } = analyse(records, appNames);
+  const o = meta.options;
+  const out = [];
+  out.push('# @xray/agent benchmark results', '');
+  out.push(`Written by \`node bench/run.js${o.quick ? ' --quick' : ''}\` — see bench/README.md for what each figure means.`, '');
+  out.push(
+    `- date: ${meta.date}`,
+    `- node: ${meta.node} (${meta.platform})`,
+    `- CPU: ${meta.cpu}, ${meta.cores} core(s) visible`,
+    `- other processes' CPU during the run: ${meta.otherCores === undefined ? 'unknown' : `${meta.otherCores.toFixed(2)} core(s) on average`}` +
+      ` (load average before / after: ${meta.loadBefore} / ${meta.loadAfter}, the bench's own load included after)`,
+    `- agent: ${meta.agentVersion} at ${meta.commit}${meta.register ? `, preloaded from ${meta.register}` : ''}`,
+    `- mode: ${o.quick ? 'quick (smoke test: figures are rough)' : 'full'}; ${o.rounds} round(s) per configuration, ` +
+      `agent and no-agent alternating; ${o.warmup} s warm-up + ${o.duration} s measured per round; ` +
+      `autocannon ${o.connections} connections, pipelining ${o.pipelining}; start-up ${o.startupRuns} runs per variant`,
+    '',
+  );
+  if (meta.busy) {
+    out.push(
+      `> **Provisional:** other processes used ${meta.otherCores === undefined ? 'an unknown share' : `${meta.otherCores.toFixed(2)} core(s) on average`} of the ${meta.cores} cores while this ran; ` +
+        'rerun `npm run bench` on a quiet machine before quoting these figures.',
+      '',
+    );
+  }
+
+  if (configs.length) {
+    out.push(`## Load (median of ${o.rounds} round(s))`, '');
+    out.push(
+      table(
+        ['app', 'agent', 'req/s', 'p50 ms', 'p99 ms', 'app CPU µs/req', 'app CPU', 'load-gen CPU', 'RSS MiB', 'docs/req', 'bytes/doc'],
+        configs.map((c) => [
+          c.app,
+          c.agent ? 'yes (100 % sampled)' : 'no',
+          fmt.int(c.rps),
+          fmt.f2(c.p50),
+          fmt.f2(c.p99),
+          fmt.f1(c.cpuPerReq),
+          `${fmt.int(c.cpuShare * 100)} %`,
+          `${fmt.int(c.loadgenShare * 100)} %`,
+          fmt.mib(c.rss),
+          c.agent ? fmt.f2(c.docsPerReq) : fmt.int(c.datagrams),
+          c.agent ? fmt.int(c.bytesPerDoc) : '–',
+        ]),
+      ),
+      '',
+    );
+    out.push('## Agent overhead', '');
+    out.push(
+      table(
+        ['app', 'added CPU µs/req', 'per-round range', 'throughput ratio', 'p50 Δ ms', 'p99 Δ ms', 'RSS Δ MiB'],
+        comparisons.map((c) => [
+          c.app,
+          fmt.signed1(c.addedCpu),
+          `${fmt.signed1(c.addedCpuRange[0])} … ${fmt.signed1(c.addedCpuRange[1])}`,
+          fmt.ratio(c.throughputRatio),
+          fmt.signed2(c.p50Delta),
+          fmt.signed2(c.p99Delta),
+          fmt.signed1(c.rssDelta / MiB),
+        ]),
+      ),
+      '',
+    );
+  }
+
+  if (startup) {
+    out.push(`## Start-up (median of ${startup.runs} runs each, interleaved)`, '');
+    out.push(
+      table(
+        ['command', 'median ms', 'p25 ms', 'p75 ms', 'min ms'],
+        [
+          ['`node -e 0`', fmt.f1(startup.noAgent.median), fmt.f1(startup.noAgent.p25), fmt.f1(startup.noAgent.p75), fmt.f1(startup.noAgent.min)],
+          ['`node --require register.js -e 0`', fmt.f1(startup.agent.median), fmt.f1(startup.agent.p25), fmt.f1(startup.agent.p75), fmt.f1(startup.agent.min)],
+          ['difference', fmt.signed1(startup.delta), '', '', `paired median ${fmt.signed1(startup.pairedDelta)}`],
+        ],
+      ),
+      '',
+    );
+  }
+
+  const targetRows = checks(comparisons, startup);
+  if (targetRows.length) {
+    out.push('## Targets (from the issue)', '');
+    out.push(table(['what', 'target', 'measured', 'result'], targetRows.map(([a, b, c, ok]) => [a, b, c, ok ? 'pass' : '**FAIL**'])), '');
+  }
+
+  const notes = [];
+  for (const c of comparisons) {
+    if (!(c.docsPerReq >= 0.95)) notes.push(`${c.app}: only ${fmt.f2(c.docsPerReq)} documents per request reached the sink (expected ~1.00): documents were dropped or not produced.`);
+    if (c.failed > 0) notes.push(`${c.app}: ${c.failed} failed requests (non-2xx, errors or timeouts) over all rounds.`);
+  }
+  for (const c of configs) {
+    if (!c.agent && c.datagrams > 0) notes.push(`${c.app} without the agent sent ${c.datagrams} datagrams: the baseline is not agent-free.`);
+    if (c.agent && c.sample) notes.push(`${c.app} with the agent, last document received: ${c.sample}.`);
+  }
+  const stderrLines = new Set();
+  for (const r of records) {
+    for (const line of (r.stderr || '').split('\n')) if (line.trim() && stderrLines.size < 5) stderrLines.add(line.trim().slice(0, 300));
+  }
+  for (const line of stderrLines) notes.push(`an app wrote to stderr during a round: \`${line}\``);
+  if (startup && startup.agentStderr) notes.push(`the agent wrote to stderr at start-up: \`${startup.agentStderr.replace(/\n/g, ' ')}\``);
+  if (notes.length) out.push('## Notes', '', ...notes.map((n) => `- ${n}`), '');
+
+  if (records.length) {
+    out.push('<details><summary>Every round</summary>', '');
+    out.push(
+      table(
+        ['#', 'app', 'agent', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'CPU µs/req (/proc ticks)', 'RSS MiB', 'peak RSS MiB', 'requests', 'datagrams'],
+        records.map((r, i) => [
+          i + 1,
+          r.app,
+          r.agent ? 'yes' : 'no',
+          fmt.int(r.rps),
+          fmt.f2(r.p50),
+          fmt.f2(r.p99),
+          fmt.f1(r.cpuPerReq),
+          fmt.f1(r.cpuPerReqTicks),
+          fmt.mib(r.rss),
+          fmt.mib(r.hwm),
+          fmt.int(r.requests),
+          fmt.int(r.datagrams),
+        ]),
+      ),
+      '',
+      '</details>',
+      '',
+    );
+  }
+  return out.join('\n');
+}
+
+module.exports = { renderReport, analyse, TARGETS };

@@ -1,0 +1,172 @@
+'use strict';
+// Entry of `npm run bench`: agent overhead on two apps (plain, one downstream call) and start-up
+// cost, agent and no-agent rounds interleaved; prints a markdown report and writes bench/RESULTS.md.
+//
+//   node bench/run.js            full run (~3 min)
+//   node bench/run.js --quick    smoke test (~20 s)
+//   node bench/run.js --help     every option
+//
+// Everything listens on 127.0.0.1; every child process is stopped at the end, even on error.
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+
+const { parseOptions, usage } = require('./lib/options');
+const { startUdpSink } = require('./lib/udp-sink');
+const { spawnApp, stopAll, killAllNow } = require('./lib/children');
+const { measureRound } = require('./lib/measure');
+const { measureStartup } = require('./startup');
+const { renderReport } = require('./lib/report');
+const { REPO, REGISTER, cleanEnv, setRegister, registerPath } = require('./lib/agent-env');
+const procfs = require('./lib/procfs');
+
+const APPS = {
+  plain: { name: 'plain', script: path.join(__dirname, 'apps', 'plain.js') },
+  downstream: { name: 'downstream', script: path.join(__dirname, 'apps', 'downstream.js') },
+};
+
+function progress(msg) {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+function loadAverage() {
+  return os.loadavg()[0].toFixed(2);
+}
+
+function commitOf() {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8', timeout: 5000 }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'agent', 'instrumentations', 'register.js'], {
+      cwd: REPO,
+      encoding: 'utf8',
+      timeout: 5000,
+    }).trim();
+    return `commit ${head}${dirty ? ' + uncommitted changes' : ''}`;
+  } catch {
+    return 'unknown commit';
+  }
+}
+
+function agentVersion() {
+  try {
+    return `@xray/agent ${JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version}`;
+  } catch {
+    return '@xray/agent';
+  }
+}
+
+/** Round plan: for each round, each app, a pair whose order flips every round. */
+function plan(appNames, rounds) {
+  const steps = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const name of appNames) {
+      const order = round % 2 === 0 ? [false, true] : [true, false];
+      for (const agent of order) steps.push({ round, app: APPS[name], agent });
+    }
+  }
+  return steps;
+}
+
+async function main() {
+  const opts = parseOptions(process.argv.slice(2), process.env);
+  if (opts.help) {
+    console.log(usage());
+    return;
+  }
+  if (opts.agent) setRegister(opts.agent);
+  const register = registerPath();
+  if (!fs.existsSync(path.join(path.dirname(register), 'dist', 'agent', 'bootstrap.js'))) {
+    throw new Error(`no dist/ next to ${register}: build first (npm run build), or use npm run bench`);
+  }
+  const appNames = opts.only.filter((n) => n in APPS);
+  const wantStartup = opts.only.includes('startup');
+  const cores = os.cpus().length;
+  const loadBefore = loadAverage();
+  const others = procfs.watchOtherLoad();
+  const date = new Date().toISOString();
+
+  const sink = await startUdpSink();
+  let upstream;
+  const records = [];
+  let startup;
+  try {
+    if (appNames.includes('downstream')) {
+      upstream = await spawnApp({
+        label: 'upstream',
+        script: path.join(__dirname, 'apps', 'upstream.js'),
+        nodeArgs: [],
+        env: cleanEnv(process.env),
+      });
+      APPS.downstream.env = { UPSTREAM_PORT: String(upstream.port) };
+    }
+
+    const steps = plan(appNames, opts.rounds);
+    const perStep = opts.warmup + opts.duration + (2 * opts.settleMs) / 1000 + 0.5;
+    progress(
+      `${steps.length} rounds × ~${perStep.toFixed(1)} s${wantStartup ? ` + start-up (${opts.startupRuns} × 2 runs)` : ''}; ` +
+        `sink ${sink.address}${upstream ? `, upstream 127.0.0.1:${upstream.port}` : ''}; load average ${loadBefore}`,
+    );
+    for (const [i, step] of steps.entries()) {
+      const r = await measureRound({ app: step.app, agent: step.agent, sink, opts });
+      records.push(r);
+      progress(
+        `[${i + 1}/${steps.length}] ${r.app}${r.agent ? '+agent' : ''}: ${Math.round(r.rps)} req/s, ` +
+          `${r.cpuPerReq.toFixed(1)} µs CPU/req, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ` +
+          `RSS ${(r.rss / 1048576).toFixed(1)} MiB, ${r.datagrams} datagrams`,
+      );
+    }
+    if (upstream) {
+      await upstream.stop();
+      upstream = undefined;
+    }
+
+    if (wantStartup) {
+      progress(`start-up: ${opts.startupRuns} runs per variant`);
+      startup = measureStartup({ runs: opts.startupRuns, daemonAddress: sink.address });
+    }
+  } finally {
+    if (upstream) await upstream.stop().catch(() => {});
+    await stopAll();
+    await sink.close();
+  }
+
+  const loadAfter = loadAverage();
+  const otherCores = others.stop();
+  const meta = {
+    date,
+    node: process.version,
+    platform: `${process.platform}/${process.arch}`,
+    cpu: procfs.cpuModel(),
+    cores,
+    loadBefore,
+    loadAfter,
+    otherCores,
+    // Other processes used more than a fifth of a core on average: they competed with the bench.
+    busy: otherCores === undefined ? Number(loadBefore) > cores / 2 : otherCores > 0.2,
+    agentVersion: agentVersion(),
+    commit: commitOf(),
+    register: register === REGISTER ? undefined : register,
+    options: opts,
+  };
+  const report = renderReport({ records, appNames, startup, meta });
+  process.stdout.write(`${report}\n`);
+  if (opts.write) {
+    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), `${report}\n`);
+    progress('written to bench/RESULTS.md');
+  }
+}
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    killAllNow();
+    process.exit(130);
+  });
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${err && err.stack ? err.stack : err}\n`);
+  killAllNow();
+  process.exitCode = 1;
+});
