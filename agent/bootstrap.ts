@@ -86,7 +86,7 @@ function startAgent(config: AgentConfig): AgentRuntime {
       captureQueryString: config.captureQueryString,
       downstreamTraced: config.downstreamTraced,
     }),
-    web: new WebFrameworkSpans({ routeAnnotation: true }),
+    web: new WebFrameworkSpans(recorder, { routeAnnotation: true, middlewareSubsegments: false }),
     isAgentOwn: isOwnHttpAgent,
   };
   const instrumentations: Record<string, string> = {};

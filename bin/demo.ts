@@ -77,6 +77,9 @@ async function main(): Promise<number> {
       AWS_XRAY_DAEMON_ADDRESS: daemon,
       AWS_XRAY_TRACING_NAME: SERVICE_NAME,
       AWS_XRAY_SAMPLING_RULES: SAMPLE_EVERYTHING,
+      // Every request sampled by the local rule above; no polling the daemon for rules (the
+      // listener only takes UDP documents, it has no sampling API).
+      AWS_XRAY_CENTRALIZED_SAMPLING: 'false',
       INVENTORY_URL: inventory.url,
     };
     out.write(
@@ -84,7 +87,9 @@ async function main(): Promise<number> {
         '\n' +
         dim(`  AWS_XRAY_SAMPLING_RULES='${SAMPLE_EVERYTHING}' \\`) +
         '\n' +
-        dim(`  INVENTORY_URL=${inventory.url} node --require @xray/agent examples/demo/app.js`) +
+        dim(`  AWS_XRAY_CENTRALIZED_SAMPLING=false INVENTORY_URL=${inventory.url} \\`) +
+        '\n' +
+        dim('  node --require @xray/agent examples/demo/app.js') +
         '\n',
     );
     const port = await startApp(register, appScript, root, env);
@@ -107,8 +112,8 @@ async function main(): Promise<number> {
 
     out.write(
       `${green('✓')} ${REQUESTS.length} requests, ${REQUESTS.length} traces. ${bold('To trace your own service')}:\n` +
-        `    ${cyan('npx xray-agent listen')}                          ${dim('# terminal 1: prints traces, like above')}\n` +
-        `    ${cyan('node --require @xray/agent app.js')}              ${dim('# terminal 2: your app, unchanged')}\n` +
+        `    ${cyan('npx xray-agent listen')}                ${dim('# terminal 1: prints traces, like above')}\n` +
+        `    ${cyan('node --require @xray/agent app.js')}    ${dim('# terminal 2: your app, unchanged')}\n` +
         dim(`  (both default to udp 127.0.0.1:2000; AWS_XRAY_TRACING_NAME names the service)`) +
         '\n\n',
     );

@@ -22,5 +22,13 @@ export const BUILTINS: readonly BuiltinDefinition[] = [
 ];
 
 /* eslint-disable @typescript-eslint/no-require-imports */
-export const MODULES: readonly ModuleEntry[] = [];
+export const MODULES: readonly ModuleEntry[] = [
+  { name: 'express', module: 'express', load: () => require('./express').express },
+  { name: 'express', module: 'router', load: () => require('./express/router').router },
+  { name: 'koa', module: 'koa', load: () => require('./koa').koa },
+  { name: 'koa', module: '@koa/router', load: () => require('./koa/router').koaRouter },
+  { name: 'fastify', module: 'fastify', load: () => require('./fastify').fastify },
+  { name: 'hapi', module: '@hapi/hapi', load: () => require('./hapi').hapi },
+  { name: 'restify', module: 'restify', load: () => require('./restify').restify },
+];
 /* eslint-enable @typescript-eslint/no-require-imports */

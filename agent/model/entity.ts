@@ -117,11 +117,11 @@ export abstract class Entity {
 
   /** Records the exception as `cause` without touching the flags (they come from a status). */
   addCause(err: unknown, remote = false): void {
-    const ref = err !== null && typeof err === 'object' ? causeReference(err) : undefined;
+    const ref = err !== null && typeof err === 'object' ? causeReference(err, this.segment) : undefined;
     if (ref !== undefined) {
       if (this.cause === undefined) this.cause = ref;
     } else {
-      const built = buildCause(err, { remote, maxFrames: this.segment.tracer.maxStackFrames });
+      const built = buildCause(err, { remote, maxFrames: this.segment.tracer.maxStackFrames, scope: this.segment });
       if (this.cause !== undefined && typeof this.cause === 'object') {
         this.cause.exceptions.push(...built.exceptions);
       } else {

@@ -4,18 +4,37 @@
 // come from the final status when the response ends (DESIGN §6.3): a 404 from a NotFound error is
 // `error`, a 500 is `fault`, an error the app answered with 200 is only a cause.
 
-import type { Entity, Segment } from '../model/entity';
+import type { Entity, Segment, Subsegment } from '../model/entity';
+import type { Recorder } from '../recorder';
 import { active } from '../context';
 
 export interface WebFrameworkOptions {
   /** Record the matched route as the `http_route` annotation. */
   routeAnnotation: boolean;
+  /** One subsegment per middleware/handler call (off by default: noisy and not free). */
+  middlewareSubsegments: boolean;
 }
 
 export const ROUTE_ANNOTATION = 'http_route';
 
 export class WebFrameworkSpans {
-  constructor(private readonly options: WebFrameworkOptions) {}
+  constructor(
+    private readonly recorder: Recorder,
+    private readonly options: WebFrameworkOptions,
+  ) {}
+
+  get middlewareSubsegments(): boolean {
+    return this.options.middlewareSubsegments;
+  }
+
+  /**
+   * A subsegment for one middleware or handler call, when middlewareSubsegments is on (undefined
+   * otherwise, or when untraced). The caller closes it when the middleware hands on or finishes.
+   */
+  middleware(name: string, entity: Entity | undefined = active()): Subsegment | undefined {
+    if (!this.options.middlewareSubsegments || entity === undefined) return undefined;
+    return this.recorder.startSubsegment(`middleware ${name || 'anonymous'}`, entity);
+  }
 
   /** The request's segment (the current entity may be a subsegment inside it). */
   segmentOf(entity: Entity | undefined = active()): Segment | undefined {
