@@ -13,7 +13,7 @@ export type { Entity, Segment, Subsegment } from './model/entity';
  * (RUNTIME_ERROR throws, LOG_ERROR logs, IGNORE_ERROR returns undefined quietly).
  */
 export function getSegment(): Segment | Subsegment | undefined {
-  const entity = active() as Segment | Subsegment | undefined;
+  const entity = (currentAgent()?.recorder.current() ?? active()) as Segment | Subsegment | undefined;
   if (entity === undefined) currentAgent()?.recorder.missingContext('getSegment()', true);
   return entity;
 }
@@ -27,8 +27,7 @@ export function setSegment(entity: Segment | Subsegment): void {
 function begin(name: string, parent: Entity | undefined): Subsegment | undefined {
   const agent = currentAgent();
   if (agent === undefined) return undefined;
-  const p = parent ?? active();
-  return agent.recorder.startSubsegment(name, p, true);
+  return agent.recorder.startSubsegment(name, parent ?? agent.recorder.current(), true);
 }
 
 /**
@@ -73,7 +72,7 @@ export function captureCallbackFunc<A extends unknown[], R>(
   parent?: Segment | Subsegment,
 ): (...args: A) => R {
   const agent = currentAgent();
-  const p = parent ?? active();
+  const p = parent ?? agent?.recorder.current();
   if (agent === undefined || p === undefined || !p.sampled) return fcn;
   p.incrementCounter();
   let released = false;

@@ -15,6 +15,7 @@ import { setAgent, startAttempted, type AgentRuntime } from './runtime';
 import { BUILTINS, MODULES } from '../instrumentations/index';
 import { WebFrameworkSpans } from './spans/web-framework';
 import { installModuleHook } from './hooks/module-hook';
+import { isLambda, LambdaFacades } from './lambda/facade';
 import { agentVersion } from './version';
 import { isOwnHttpAgent } from './own-http';
 
@@ -110,7 +111,13 @@ function startAgent(config: AgentConfig): AgentRuntime {
   } catch (err) {
     log.error('the module hook failed to install; third-party libraries run untraced', { error: String(err) });
   }
-  installExitFlush(recorder, emitter);
+  if (isLambda(process.env)) {
+    const facades = new LambdaFacades(recorder);
+    recorder.setFallbackParent(() => facades.current());
+    emitter.connectNow();
+  } else {
+    installExitFlush(recorder, emitter);
+  }
   return { config, recorder, emitter, instrumentations };
 }
 

@@ -63,6 +63,8 @@ export class Recorder implements Tracer {
   /** Subsegments that went out complete in a segment document sent while others were still open. */
   private readonly sentComplete = new WeakSet<Entity>();
   private xrayBlock: Record<string, unknown> | undefined;
+  /** Where subsegments go when no entity is active (Lambda: the invocation's facade). */
+  private fallbackParent: (() => Entity | undefined) | undefined;
   private readonly service = { runtime: 'node', runtime_version: process.version };
 
   constructor(
@@ -120,11 +122,21 @@ export class Recorder implements Tracer {
     return segment;
   }
 
+  /** Sets where work outside any active entity is recorded (Lambda invocations). */
+  setFallbackParent(fn: () => Entity | undefined): void {
+    this.fallbackParent = fn;
+  }
+
+  /** The entity new work belongs to: the active one, else the fallback (Lambda facade). */
+  current(): Entity | undefined {
+    return active() ?? this.fallbackParent?.();
+  }
+
   /**
-   * Starts a subsegment under `parent` (default: the active entity). Returns undefined when the
+   * Starts a subsegment under `parent` (default: the current entity). Returns undefined when the
    * trace is unsampled, full, or there is no active entity (contextMissing decides the log).
    */
-  startSubsegment(name: string, parent: Entity | undefined = active(), manual = false): Subsegment | undefined {
+  startSubsegment(name: string, parent: Entity | undefined = this.current(), manual = false): Subsegment | undefined {
     if (parent === undefined) {
       this.missingContext(`subsegment "${String(name).slice(0, 100)}"`, manual);
       return undefined;

@@ -52,6 +52,19 @@ export class UdpEmitter {
     }
   }
 
+  /**
+   * Creates and connects the socket now instead of at the first send. In Lambda this runs during
+   * init, so every send inside an invocation goes straight to the kernel (the process may be
+   * frozen as soon as the handler returns).
+   */
+  connectNow(): void {
+    try {
+      this.ensureSocket();
+    } catch (err) {
+      this.fail(err as NodeJS.ErrnoException);
+    }
+  }
+
   /** Resolves once every datagram handed to `send` so far has left (or failed). */
   flush(): Promise<void> {
     if (this.inFlight === 0 && this.pending.length === 0) return Promise.resolve();

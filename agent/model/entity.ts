@@ -64,8 +64,8 @@ export abstract class Entity {
   abstract readonly segment: Segment;
   abstract readonly parent: Entity | undefined;
 
-  constructor(name: string, fallbackName: string, startTime?: number) {
-    this.id = newEntityId();
+  constructor(name: string, fallbackName: string, startTime?: number, id?: string) {
+    this.id = id ?? newEntityId();
     this.name = sanitizeName(name, fallbackName);
     this.start_time = startTime ?? nowSeconds();
   }
@@ -220,6 +220,8 @@ export interface SegmentOptions {
   /** Pass-through trace-header pairs (e.g. Lineage) to propagate downstream. */
   headerExtra?: string;
   startTime?: number;
+  /** Only for a facade, whose id is the one Lambda gave its own segment. */
+  id?: string;
 }
 
 export class Segment extends Entity {
@@ -241,7 +243,7 @@ export class Segment extends Entity {
   facade = false;
 
   constructor(opts: SegmentOptions) {
-    super(opts.name, 'service', opts.startTime);
+    super(opts.name, 'service', opts.startTime, opts.id);
     this.trace_id = opts.traceId;
     this.parent_id = opts.parentId;
     this.sampledFlag = opts.sampled;
@@ -257,7 +259,23 @@ export class Segment extends Entity {
   }
 
   setUser(user: string): void {
+    if (this.refuseOnFacade('setUser')) return;
     if (typeof user === 'string' && user.length > 0) this.user = user.slice(0, 250);
+  }
+
+  override addAnnotation(key: string, value: string | number | boolean): void {
+    if (!this.refuseOnFacade('addAnnotation')) super.addAnnotation(key, value);
+  }
+
+  override addMetadata(key: string, value: unknown, namespace?: string): void {
+    if (!this.refuseOnFacade('addMetadata')) super.addMetadata(key, value, namespace);
+  }
+
+  /** Lambda sends its own segment; data put on the facade would be silently lost, so say so. */
+  private refuseOnFacade(what: string): boolean {
+    if (!this.facade) return false;
+    log.once(`facade.${what}`, 'warn', `${what}() on the Lambda function segment is ignored: Lambda records that segment itself; use a subsegment (captureFunc / captureAsyncFunc)`);
+    return true;
   }
 
   toJSON(): Record<string, unknown> {

@@ -5,7 +5,6 @@
 import type { Recorder } from '../recorder';
 import type { Entity, Subsegment } from '../model/entity';
 import { formatTraceHeader } from '../model/trace-header';
-import { active } from '../context';
 import { buildUrl, hostnameOf } from './url';
 
 export interface OutgoingRequestFacts {
@@ -38,7 +37,7 @@ export class HttpClientSpans {
     private readonly options: ClientSpanOptions,
   ) {}
 
-  start(req: OutgoingRequestFacts, parent: Entity | undefined = active()): StartedCall {
+  start(req: OutgoingRequestFacts, parent: Entity | undefined = this.recorder.current()): StartedCall {
     if (parent === undefined) {
       this.recorder.missingContext(`outgoing HTTP call to ${hostnameOf(req.host)}`, false);
       return NOT_TRACED;
