@@ -14,8 +14,11 @@ import type { InstrumentationHost } from './instrumentation';
 import { setAgent, startAttempted, type AgentRuntime } from './runtime';
 import { BUILTINS, MODULES } from '../instrumentations/index';
 import { WebFrameworkSpans } from './spans/web-framework';
+import { SqlSpans } from './spans/sql';
 import { installModuleHook } from './hooks/module-hook';
 import { isLambda, LambdaFacades } from './lambda/facade';
+import { rewriteHandler } from './lambda/handler-rewrite';
+import { startPlugins } from './plugins/index';
 import { agentVersion } from './version';
 import { isOwnHttpAgent } from './own-http';
 
@@ -62,7 +65,9 @@ export function start(): void {
 
 function startAgent(config: AgentConfig): AgentRuntime {
   const emitter = new UdpEmitter(config.daemon.udp, config.maxQueuedSends);
-  const sampler = createSampler(config);
+  const lambda = isLambda(process.env);
+  // In Lambda the sampling decision is Lambda's (the facade's Sampled flag): never poll rules there.
+  const sampler = createSampler(lambda ? { ...config, centralizedSampling: false } : config);
   const recorder = new Recorder(
     {
       serviceName: config.serviceName,
@@ -88,6 +93,7 @@ function startAgent(config: AgentConfig): AgentRuntime {
       downstreamTraced: config.downstreamTraced,
     }),
     web: new WebFrameworkSpans(recorder, { routeAnnotation: true, middlewareSubsegments: false }),
+    sql: new SqlSpans(recorder, { collectSqlQueries: config.collectSqlQueries }),
     isAgentOwn: isOwnHttpAgent,
   };
   const instrumentations: Record<string, string> = {};
@@ -111,14 +117,39 @@ function startAgent(config: AgentConfig): AgentRuntime {
   } catch (err) {
     log.error('the module hook failed to install; third-party libraries run untraced', { error: String(err) });
   }
-  if (isLambda(process.env)) {
+  if (lambda) {
     const facades = new LambdaFacades(recorder);
     recorder.setFallbackParent(() => facades.current());
     emitter.connectNow();
+    if (config.lambdaFlushTimeoutMs > 0) installLambdaHandlerWrapper();
   } else {
     installExitFlush(recorder, emitter);
+    startResourcePlugins(config, recorder);
   }
   return { config, recorder, emitter, instrumentations };
+}
+
+/**
+ * Points the Lambda runtime at the agent's handler wrapper (lambda/handler.mjs), which flushes
+ * before each result goes back to the runtime (agent/lambda/handler-rewrite.ts).
+ */
+function installLambdaHandlerWrapper(): void {
+  try {
+    const outcome = rewriteHandler(process.env);
+    if (outcome.rewritten) log.debug('Lambda handler will be wrapped', { handler: outcome.original });
+    else log.debug(`Lambda handler left unwrapped: ${outcome.reason}`);
+  } catch (err) {
+    log.error('could not set up the Lambda handler wrapper; the handler runs unwrapped', { error: String(err) });
+  }
+}
+
+/** EC2 / ECS / Elastic Beanstalk / EKS metadata, in the background (agent/plugins). */
+function startResourcePlugins(config: AgentConfig, recorder: Recorder): void {
+  try {
+    void startPlugins({ config, env: process.env, sink: recorder });
+  } catch (err) {
+    log.debug('resource plugins did not start', { error: String(err) });
+  }
 }
 
 /**

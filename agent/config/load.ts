@@ -42,6 +42,10 @@ export interface AgentConfig {
   samplingTargetsPollMs: number;
   samplingRulesTtlMs: number;
   plugins: string;
+  elasticBeanstalkConfigFile: string;
+  eksServiceAccountDir: string;
+  /** undefined = not configured (aws.eks.cluster_name left out). */
+  eksClusterName: string | undefined;
   /** Lower-cased, de-duplicated short names. Not checked against the registry here. */
   disabledInstrumentations: string[];
   collectSqlQueries: boolean;
@@ -50,6 +54,8 @@ export interface AgentConfig {
   maxStackFrames: number;
   maxDatagramBytes: number;
   segmentFlushTimeoutMs: number;
+  /** Lambda: bounded wait for pending sends before the handler's result is released; 0 = no wrapping. */
+  lambdaFlushTimeoutMs: number;
   responseTraceHeader: boolean;
   downstreamTraced: boolean;
   maxQueuedSends: number;

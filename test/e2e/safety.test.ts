@@ -29,7 +29,15 @@ async function withApp(opts: Partial<SpawnOptions>, fn: (app: RunningApp) => Pro
   const app = await spawnApp({
     script: 'http-app.js',
     ...opts,
-    env: { AWS_XRAY_DAEMON_ADDRESS: daemon.address, AWS_XRAY_SAMPLING_RULES: ALWAYS, UPSTREAM_URL: upstream.url, ...opts.env },
+    // No sampling proxy in these tests: without this every app would log one (correct) warning
+    // that the daemon's TCP proxy is unreachable, and these tests count log lines.
+    env: {
+      AWS_XRAY_DAEMON_ADDRESS: daemon.address,
+      AWS_XRAY_SAMPLING_RULES: ALWAYS,
+      AWS_XRAY_CENTRALIZED_SAMPLING: 'false',
+      UPSTREAM_URL: upstream.url,
+      ...opts.env,
+    },
   });
   try {
     await fn(app);

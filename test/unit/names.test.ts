@@ -80,9 +80,7 @@ test('leading spaces are kept when there is something else', () => {
   assert.equal(sanitizeName(' x', 'fb'), ' x');
 });
 
-test('huge names are handled quickly', () => {
-  const t = process.hrtime.bigint();
+test('huge names are cut to 200 code points', () => {
   const out = sanitizeName('(' + 'a/'.repeat(500_000), 'fb');
   assert.equal(out, 'a/'.repeat(100));
-  assert.ok(Number(process.hrtime.bigint() - t) < 50e6);
 });

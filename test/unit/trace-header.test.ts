@@ -119,10 +119,11 @@ test('absent and non-string input', () => {
   }
 });
 
-test('many parts without "=" cost one scan, not one per part', () => {
-  const t = process.hrtime.bigint();
-  for (let i = 0; i < 200; i++) parseTraceHeader(';'.repeat(2040) + `Root=${ROOT}`.slice(0, 8));
-  assert.ok(Number(process.hrtime.bigint() - t) < 200e6);
+test('many parts without "=" are skipped and the Root after them is still found', () => {
+  // Timing is measured in bench/, never asserted here; this checks the result only.
+  const h = parseTraceHeader(';'.repeat(1900) + `Root=${ROOT}`);
+  assert.equal(h?.root, ROOT);
+  assert.equal(parseTraceHeader(';'.repeat(2040) + `Root=${ROOT}`.slice(0, 8)), undefined);
 });
 
 test('headers over 2 KiB (after taking the first value) are ignored', () => {
