@@ -92,7 +92,10 @@ function startAgent(config: AgentConfig): AgentRuntime {
       captureQueryString: config.captureQueryString,
       downstreamTraced: config.downstreamTraced,
     }),
-    web: new WebFrameworkSpans(recorder, { routeAnnotation: true, middlewareSubsegments: false }),
+    web: new WebFrameworkSpans(recorder, {
+      routeAnnotation: config.routeAnnotation,
+      middlewareSubsegments: config.middlewareSubsegments,
+    }),
     sql: new SqlSpans(recorder, { collectSqlQueries: config.collectSqlQueries }),
     isAgentOwn: isOwnHttpAgent,
   };

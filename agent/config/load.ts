@@ -58,6 +58,8 @@ export interface AgentConfig {
   lambdaFlushTimeoutMs: number;
   responseTraceHeader: boolean;
   downstreamTraced: boolean;
+  routeAnnotation: boolean;
+  middlewareSubsegments: boolean;
   maxQueuedSends: number;
   maxOpenSegments: number;
   maxSubsegmentsPerSegment: number;

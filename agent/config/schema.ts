@@ -264,6 +264,20 @@ export const SCHEMA = [
     doc: 'set `http.request.traced` on outgoing HTTP subsegments (callee is known to be traced)',
   },
   {
+    key: 'routeAnnotation',
+    env: 'AWS_XRAY_ROUTE_ANNOTATION',
+    type: 'boolean',
+    default: true,
+    doc: 'web frameworks: record the matched route template (e.g. `/users/:id`) as the annotation `http_route`',
+  },
+  {
+    key: 'middlewareSubsegments',
+    env: 'AWS_XRAY_MIDDLEWARE_SUBSEGMENTS',
+    type: 'boolean',
+    default: false,
+    doc: 'web frameworks: one subsegment per middleware / handler call (verbose; off by default)',
+  },
+  {
     key: 'maxQueuedSends',
     env: 'AWS_XRAY_MAX_QUEUED_SENDS',
     type: 'integer',
