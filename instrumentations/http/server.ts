@@ -2,7 +2,10 @@
 // Node's HTTP server (express, koa, fastify, hapi, nest, …) goes through `Server#emit('request')`,
 // so wrapping that one method of both server prototypes covers them all, for CommonJS and ESM
 // alike. The handler runs inside the segment's context; the segment ends on the response's
-// 'close' (which follows 'finish', or marks a client abort).
+// 'close' (which follows 'finish', or marks a client abort). The X-Amzn-Trace-Id response header
+// is added when the response head is written (ServerResponse#writeHead, which implicit headers go
+// through too), so frameworks that reset headers on errors (koa) still send it, and an app that
+// set its own value keeps it.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -15,8 +18,9 @@ import { parseContentLength } from '../../agent/spans/http-client';
 import { log } from '../../agent/log';
 
 const SEGMENT = Symbol('xray.segment');
+const TRACE_HEADER = Symbol('xray.responseTraceHeader');
 
-type TracedResponse = ServerResponse & { [SEGMENT]?: Segment };
+type TracedResponse = ServerResponse & { [SEGMENT]?: Segment; [TRACE_HEADER]?: string };
 
 let spans: HttpServerSpans | undefined;
 
@@ -24,6 +28,26 @@ function prototypes(): object[] {
   /* eslint-disable @typescript-eslint/no-require-imports */
   return [require('node:http').Server.prototype, require('node:https').Server.prototype];
   /* eslint-enable @typescript-eslint/no-require-imports */
+}
+
+function responsePrototype(): object {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('node:http').ServerResponse.prototype;
+}
+
+function wrapWriteHead(original: (...args: any[]) => unknown) {
+  return function writeHead(this: TracedResponse): unknown {
+    const value = this[TRACE_HEADER];
+    if (value !== undefined) {
+      this[TRACE_HEADER] = undefined;
+      try {
+        if (!this.headersSent && !this.hasHeader('x-amzn-trace-id')) this.setHeader('X-Amzn-Trace-Id', value);
+      } catch (err) {
+        log.once('http.server.header', 'warn', 'could not add the X-Amzn-Trace-Id response header', { error: String(err) });
+      }
+    }
+    return Reflect.apply(original, this, arguments);
+  };
 }
 
 function wrapEmit(original: (...args: any[]) => boolean) {
@@ -60,14 +84,8 @@ function startRequest(s: HttpServerSpans, req: IncomingMessage, res: TracedRespo
       remoteAddress: socket?.remoteAddress,
     });
     res[SEGMENT] = started.segment;
+    res[TRACE_HEADER] = started.responseHeader;
     res.on('close', onResponseClose);
-    if (started.responseHeader !== undefined && !res.headersSent) {
-      try {
-        res.setHeader('X-Amzn-Trace-Id', started.responseHeader);
-      } catch (err) {
-        log.once('http.server.header', 'warn', 'could not add the X-Amzn-Trace-Id response header', { error: String(err) });
-      }
-    }
     return started.segment;
   } catch (err) {
     log.once('http.server.start', 'error', 'http server instrumentation failed on a request; it runs untraced', {
@@ -99,9 +117,11 @@ export const httpServer: BuiltinInstrumentation = {
   install(host: InstrumentationHost): void {
     spans = host.httpServer;
     for (const proto of prototypes()) wrap(proto, 'emit', wrapEmit);
+    wrap(responsePrototype(), 'writeHead', wrapWriteHead);
   },
   uninstall(): void {
     spans = undefined;
     for (const proto of prototypes()) unwrap(proto, 'emit');
+    unwrap(responsePrototype(), 'writeHead');
   },
 };

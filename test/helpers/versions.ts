@@ -11,8 +11,12 @@ import { repoRoot } from './spawn-app';
 interface ModuleVersions {
   newest: string[];
   lowest?: string[];
-  /** Other packages the fixtures need next to it (e.g. `@koa/router`), as npm specs. */
-  with?: string[];
+  /**
+   * Other packages the fixtures need next to it (e.g. `@koa/router`), as npm specs: a list for
+   * every version, or an object from a semver range of the module to the list for versions in it
+   * (versions in no range get none, e.g. a below-the-floor version a companion does not support).
+   */
+  with?: string[] | Record<string, string[]>;
 }
 
 export function versionsFile(): { modules: Record<string, ModuleVersions> } {
@@ -39,7 +43,8 @@ export function installVersion(module: string, version: string): string {
   if (existsSync(marker)) return nodeModules;
   mkdirSync(path.dirname(dir), { recursive: true });
   const lock = `${dir}.lock`;
-  const deadline = Date.now() + 180_000;
+  // Native addons (sqlite3, better-sqlite3) compile SQLite from source here: minutes on a busy 2-core machine.
+  const deadline = Date.now() + 900_000;
   for (;;) {
     try {
       mkdirSync(lock);
@@ -56,11 +61,11 @@ export function installVersion(module: string, version: string): string {
     mkdirSync(dir, { recursive: true });
     // A package.json of its own keeps npm from walking up into the project.
     writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'xray-test-versions', private: true }));
-    const extra = versionsFile().modules[module]?.with ?? [];
+    const extra = companions(versionsFile().modules[module]?.with, version);
     execFileSync('npm', ['install', '--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error', `${module}@${version}`, ...extra], {
       cwd: dir,
       stdio: ['ignore', 'ignore', 'pipe'],
-      timeout: 170_000,
+      timeout: 880_000,
     });
     const installed = JSON.parse(readFileSync(path.join(nodeModules, module, 'package.json'), 'utf8')) as { version: string };
     if (installed.version !== version) throw new Error(`asked for ${module}@${version}, npm installed ${installed.version}`);
@@ -69,4 +74,13 @@ export function installVersion(module: string, version: string): string {
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }
+}
+
+/** The `with` packages for one version of the module. */
+function companions(spec: ModuleVersions['with'], version: string): string[] {
+  if (spec === undefined) return [];
+  if (Array.isArray(spec)) return spec;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const semver = require('semver') as typeof import('semver');
+  return Object.entries(spec).flatMap(([range, specs]) => (semver.satisfies(version, range) ? specs : []));
 }

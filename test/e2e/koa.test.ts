@@ -1,0 +1,373 @@
+// koa 2 and 3 (with @koa/router) end to end: a real koa app (CJS fixture, and an ESM fixture that
+// imports koa's and the router's own ESM builds) under `node --require/--import @xray/agent`,
+// every version of test/versions.json installed side by side. Asserts the route template
+// annotation (router prefixes and mounts included), errors koa turned into responses as the
+// segment's cause with flags from the final status, downstream calls as subsegments of the
+// request's segment through async middleware, responses (and the app's own output) as without the
+// agent, koa 1 left alone with one warning, broken internals, and the optional middleware
+// subsegments (in process: no configuration key turns them on yet).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startUdpDaemon, type UdpDaemon, type XrayDocument } from '../helpers/udp-daemon';
+import { spawnApp, httpRequest, type HttpResponse, type Loader, type RunningApp } from '../helpers/spawn-app';
+import { startUpstream, headerFields, type Upstream } from '../helpers/upstream';
+import { installVersion, versionsUnderTest } from '../helpers/versions';
+import { Recorder, type Transport } from '../../agent/recorder';
+import { WebFrameworkSpans } from '../../agent/spans/web-framework';
+import { run } from '../../agent/context';
+import { DATAGRAM_HEADER } from '../../agent/export/serializer';
+import type { InstrumentationHost } from '../../agent/instrumentation';
+import { patchApplication } from '../../instrumentations/koa/middleware';
+import { patchContext } from '../../instrumentations/koa/context';
+
+const ALWAYS = JSON.stringify({ version: 2, default: { fixed_target: 0, rate: 1 } });
+const BELOW_FLOOR = '1.7.1';
+
+let daemon: UdpDaemon;
+let upstream: Upstream;
+before(async () => {
+  daemon = await startUdpDaemon();
+  upstream = await startUpstream();
+});
+after(async () => {
+  await daemon.close();
+  await upstream.close();
+});
+
+interface Case {
+  method?: string;
+  path: string;
+  status: number;
+  route?: string;
+  flags?: Partial<Record<'error' | 'throttle' | 'fault', true>>;
+  cause?: { type: string; message: string };
+  /** Upstream paths called from the handler, each a subsegment. */
+  downstream?: string[];
+}
+
+const CASES: Case[] = [
+  { path: '/api/users/7?token=abc', status: 200, route: '/api/users/:id', downstream: ['/users/7'] },
+  { path: '/admin/stats', status: 200, route: '/admin/stats' },
+  { path: '/api/missing/3', status: 404, route: '/api/missing/:id', flags: { error: true }, cause: { type: 'NotFoundError', message: 'no such user 3' } },
+  { path: '/api/slow', status: 429, route: '/api/slow', flags: { error: true, throttle: true }, cause: { type: 'TooManyRequestsError', message: 'Too Many Requests' } },
+  { path: '/api/fail', status: 500, route: '/api/fail', flags: { fault: true }, cause: { type: 'Error', message: 'kaboom' } },
+  { path: '/api/reject', status: 500, route: '/api/reject', flags: { fault: true }, cause: { type: 'TypeError', message: 'bad type' } },
+  { path: '/api/thrown-string', status: 500, route: '/api/thrown-string', flags: { fault: true }, cause: { type: '', message: 'just a string' } },
+  // The app's own middleware answers its error itself: koa never sees it, so no cause.
+  { path: '/handled', status: 418, flags: { error: true } },
+  // allowedMethods answers 405 without any route having matched the method.
+  { method: 'POST', path: '/api/users/7', status: 405, flags: { error: true } },
+  { path: '/plain', status: 200 },
+  { path: '/nowhere', status: 404, flags: { error: true } },
+];
+
+function env(nodeModules: string): Record<string, string> {
+  return {
+    AWS_XRAY_DAEMON_ADDRESS: daemon.address,
+    AWS_XRAY_SAMPLING_RULES: ALWAYS,
+    AWS_XRAY_CENTRALIZED_SAMPLING: 'false',
+    UPSTREAM_URL: upstream.url,
+    XRAY_TEST_NODE_MODULES: nodeModules,
+  };
+}
+
+let traceCounter = 0;
+function newRoot(): string {
+  traceCounter += 1;
+  return `1-5759e988-${(0x6b0a000000 + traceCounter).toString(16).padStart(24, '0')}`;
+}
+
+function send(app: RunningApp, c: Pick<Case, 'method' | 'path'>, root: string | undefined): Promise<HttpResponse> {
+  const headers: http.OutgoingHttpHeaders = {};
+  if (root !== undefined) headers['x-amzn-trace-id'] = `Root=${root};Sampled=1`;
+  return httpRequest(app.url(c.path), { method: c.method, headers });
+}
+
+function segmentFor(docs: readonly XrayDocument[], root: string): XrayDocument | undefined {
+  return docs.find((d) => d.trace_id === root && d.type !== 'subsegment');
+}
+
+/** What the app answered, minus the agent's own header and the clock. */
+function comparable(res: HttpResponse): unknown {
+  const headers = { ...res.headers };
+  delete headers['x-amzn-trace-id'];
+  delete headers.date;
+  return { status: res.status, body: res.body, headers };
+}
+
+/**
+ * The app's and koa's own stderr (koa logs the 500s' stacks): without the agent's log lines, pids,
+ * and stack frames of the agent's wrappers (a wrapped function is one more frame below koa's).
+ */
+function appStderr(stderr: string): string {
+  return stderr
+    .split('\n')
+    .filter((l) => !l.includes('"@xray/agent"') && !l.includes(`${path.sep}dist${path.sep}instrumentations${path.sep}`))
+    .join('\n')
+    .replace(/\(node:\d+\)/g, '(node)');
+}
+
+async function withApp<T>(loader: Loader, script: string, appEnv: Record<string, string>, fn: (app: RunningApp) => Promise<T>): Promise<{ result: T; app: RunningApp }> {
+  const app = await spawnApp({ script, loader, env: appEnv });
+  try {
+    return { result: await fn(app), app };
+  } catch (err) {
+    // What the app (and the agent in it) wrote is the first thing to read when a check fails.
+    if (err instanceof Error) err.message += `\n--- app stderr (${script}, ${loader}) ---\n${app.stderr.slice(-4000)}`;
+    throw err;
+  } finally {
+    await app.stop();
+  }
+}
+
+/** The agent's log lines (pino JSON on stderr). */
+function agentLogLines(stderr: string): Array<{ level: number; msg: string }> {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{') && l.includes('"@xray/agent"'))
+    .map((l) => JSON.parse(l) as { level: number; msg: string });
+}
+
+const keyOf = (c: Case): string => `${c.method ?? 'GET'} ${c.path}`;
+
+/** Runs every case against a running app and checks the segments the daemon received. */
+async function checkCases(app: RunningApp, label: string): Promise<Map<string, unknown>> {
+  const responses = new Map<string, unknown>();
+  const roots = new Map<Case, string>();
+  upstream.requests.length = 0;
+  for (const c of CASES) {
+    const root = newRoot();
+    roots.set(c, root);
+    const res = await send(app, c, root);
+    assert.equal(res.status, c.status, `${label} ${keyOf(c)}: status (body ${res.body})`);
+    responses.set(keyOf(c), comparable(res));
+  }
+  const docs = await daemon.waitFor((d) => [...roots.values()].every((r) => segmentFor(d, r) !== undefined), 10_000);
+  for (const c of CASES) {
+    const at = `${label} ${keyOf(c)}`;
+    const seg = segmentFor(docs, roots.get(c)!)!;
+    assert.equal(seg.http?.request?.url, `http://127.0.0.1:${app.port}${c.path.split('?')[0]}`, `${at}: the real path is recorded`);
+    assert.equal(seg.http?.response?.status, c.status, at);
+    assert.equal(seg.annotations?.http_route, c.route, `${at}: route annotation`);
+    assert.deepEqual(
+      { error: seg.error, throttle: seg.throttle, fault: seg.fault },
+      { error: undefined, throttle: undefined, fault: undefined, ...c.flags },
+      `${at}: flags`,
+    );
+    const cause = seg.cause as { exceptions: Array<{ type: string; message: string }> } | undefined;
+    if (c.cause === undefined) {
+      assert.equal(cause, undefined, `${at}: no cause`);
+    } else {
+      assert.ok(cause !== undefined && typeof cause === 'object', `${at}: cause recorded`);
+      assert.equal(cause.exceptions.length, 1, `${at}: the error is recorded once`);
+      assert.deepEqual({ type: cause.exceptions[0].type, message: cause.exceptions[0].message }, c.cause, `${at}: cause`);
+    }
+    const subs = seg.subsegments ?? [];
+    assert.deepEqual(
+      subs.map((s) => s.http?.request?.url),
+      (c.downstream ?? []).map((p) => `${upstream.url}${p}`),
+      `${at}: downstream calls are subsegments of the request's segment`,
+    );
+    for (const s of subs) {
+      const seen = upstream.requests.find((r) => headerFields(r.traceHeader).Parent === s.id);
+      assert.ok(seen !== undefined, `${at}: the upstream received Parent=${s.id}`);
+      assert.equal(headerFields(seen.traceHeader).Root, roots.get(c));
+    }
+  }
+  return responses;
+}
+
+for (const version of versionsUnderTest('koa')) {
+  for (const [loader, script] of [
+    ['require', 'koa/app.js'],
+    ['import', 'koa/app.mjs'],
+  ] as Array<[Loader, string]>) {
+    test(`koa ${version} (${loader}, ${script}): routes, errors, downstream calls; responses as without the agent`, async () => {
+      const nodeModules = installVersion('koa', version);
+      daemon.clear();
+      const traced = await withApp(loader, script, env(nodeModules), (app) => checkCases(app, `koa ${version} ${loader}`));
+      assert.deepEqual(agentLogLines(traced.app.stderr), [], 'the agent logged nothing');
+
+      const plain = await withApp('none', script, env(nodeModules), async (app) => {
+        const out = new Map<string, unknown>();
+        for (const c of CASES) out.set(keyOf(c), comparable(await send(app, c, undefined)));
+        return out;
+      });
+      for (const [key, res] of plain.result) assert.deepEqual(traced.result.get(key), res, `${key}: same response with and without the agent`);
+      const portless = (s: string) => s.replace(/^LISTENING \d+$/m, 'LISTENING <port>');
+      assert.equal(portless(traced.app.stdout), portless(plain.app.stdout), 'same stdout');
+      assert.match(plain.app.stderr, /kaboom/, "koa's default error log is written");
+      assert.equal(appStderr(traced.app.stderr), appStderr(plain.app.stderr), "same stderr from the app and koa (its 'error' logging untouched)");
+    });
+  }
+}
+
+test(`koa ${BELOW_FLOOR} (below the supported ranges) is left unpatched with one warning`, async () => {
+  const nodeModules = installVersion('koa', BELOW_FLOOR);
+  daemon.clear();
+  const root = newRoot();
+  const { app, result: seg } = await withApp('require', 'koa/minimal-app.js', env(nodeModules), async (a) => {
+    const ok = await send(a, { path: '/x' }, undefined);
+    assert.deepEqual([ok.status, ok.body], [200, 'hello /x']);
+    const res = await send(a, { path: '/missing' }, root);
+    assert.equal(res.status, 404);
+    return segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+  });
+  assert.equal(seg.cause, undefined, 'no cause: koa 1 is not instrumented');
+  assert.equal(seg.error, true, 'the HTTP server segment still records the status');
+  const lines = agentLogLines(app.stderr);
+  assert.equal(lines.length, 1, app.stderr);
+  assert.equal(lines[0].level, 40);
+  assert.equal(lines[0].msg, `koa@${BELOW_FLOOR} is not instrumented: @xray/agent supports koa ^2.0.0 || ^3.0.0`);
+});
+
+test('broken internals: a koa whose lib/context.js has no onerror still serves; one error names the instrumentation', async () => {
+  // A stand-in package named koa, version in range, just enough of koa for minimal-app.js, whose
+  // context prototype lacks the onerror the patch wraps.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-koa-broken-'));
+  const pkg = path.join(dir, 'node_modules', 'koa');
+  fs.mkdirSync(path.join(pkg, 'lib'), { recursive: true });
+  fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'koa', version: '2.16.4', main: 'lib/application.js' }));
+  fs.writeFileSync(path.join(pkg, 'lib', 'context.js'), "'use strict';\nmodule.exports = { throw(status) { const e = new Error('x'); e.status = status; throw e; } };\n");
+  fs.writeFileSync(
+    path.join(pkg, 'lib', 'application.js'),
+    `'use strict';
+const http = require('node:http');
+const context = require('./context.js');
+module.exports = class Application {
+  constructor() { this.middleware = []; }
+  use(fn) { this.middleware.push(fn); return this; }
+  listen(...args) {
+    const server = http.createServer(async (req, res) => {
+      const ctx = Object.create(context);
+      ctx.path = req.url;
+      try {
+        await this.middleware[0](ctx, async () => {});
+        res.end(String(ctx.body));
+      } catch (e) {
+        res.statusCode = e.status || 500;
+        res.end('failed');
+      }
+    });
+    return server.listen(...args);
+  }
+};
+`,
+  );
+  try {
+    daemon.clear();
+    const root = newRoot();
+    const { app, result: seg } = await withApp('require', 'koa/minimal-app.js', env(path.join(dir, 'node_modules')), async (a) => {
+      const ok = await send(a, { path: '/x' }, root);
+      assert.deepEqual([ok.status, ok.body], [200, 'hello /x']);
+      const missing = await send(a, { path: '/missing' }, undefined);
+      assert.deepEqual([missing.status, missing.body], [404, 'failed']);
+      return segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+    });
+    assert.equal(seg.http?.response?.status, 200, 'the request is still traced by the HTTP server instrumentation');
+    const lines = agentLogLines(app.stderr);
+    assert.equal(lines.length, 1, app.stderr);
+    assert.equal(lines[0].level, 50);
+    assert.match(lines[0].msg, /^instrumentation "koa" failed on koa@2\.16\.4 \(lib\/context\.js\); it runs unpatched/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// In process, because no configuration key turns middleware subsegments on yet: koa (newest of
+// the newest major) is loaded here and patched the way the module hook would, with a host whose
+// web spans have them on; a plain http server stands in for the agent's http instrumentation.
+test('middleware subsegments (when on): one per middleware, nested the way koa runs them; errors as causes', async () => {
+  const version = versionsUnderTest('koa').at(-1)!;
+  const nodeModules = installVersion('koa', version);
+  const datagrams: string[] = [];
+  const transport: Transport = { send: (d) => void datagrams.push(d), flush: () => Promise.resolve() };
+  const recorder = new Recorder(
+    {
+      serviceName: 'svc',
+      contextMissing: 'IGNORE_ERROR',
+      streamingThreshold: 100,
+      maxStackFrames: 10,
+      maxDatagramBytes: 64512,
+      segmentFlushTimeoutMs: 30000,
+      maxOpenSegments: 100,
+      maxSubsegmentsPerSegment: 100,
+    },
+    { decide: () => ({ sampled: true }) },
+    transport,
+  );
+  const host = { web: new WebFrameworkSpans(recorder, { routeAnnotation: true, middlewareSubsegments: true }) } as unknown as InstrumentationHost;
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const Koa = require(path.join(nodeModules, 'koa')) as new () => { use(fn: unknown): unknown; callback(): http.RequestListener; middleware: unknown[] };
+  patchContext(require(path.join(nodeModules, 'koa', 'lib', 'context.js')), host);
+  patchApplication(Koa, host);
+  const routerModule = require(path.join(nodeModules, '@koa', 'router')) as { Router?: unknown; default?: unknown };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const Router = (routerModule.Router ?? routerModule.default ?? routerModule) as new () => {
+    get(p: string, fn: (ctx: any) => unknown): void;
+    routes(): (ctx: unknown, next: unknown) => unknown;
+  };
+
+  const app = new Koa();
+  async function outer(ctx: any, next: () => Promise<void>) {
+    await new Promise((r) => setTimeout(r, 2));
+    await next();
+    ctx.set('x-outer', '1');
+  }
+  const router = new Router();
+  router.get('/items/:id', async (ctx) => {
+    await new Promise((r) => setTimeout(r, 2));
+    ctx.body = `item ${ctx.params.id}`;
+  });
+  router.get('/gone', (ctx) => ctx.throw(410, 'gone for good'));
+  const routes = router.routes();
+  assert.equal(app.use(outer), app, 'use returns the app');
+  app.use(routes);
+  assert.equal((app.middleware[0] as { name: string }).name, 'outer', 'the traced middleware keeps its name');
+  assert.equal((app.middleware[1] as { router?: unknown }).router, (routes as unknown as { router: unknown }).router, 'and its own properties');
+  assert.equal((app.middleware[1] as (...a: unknown[]) => unknown).length, routes.length, 'and its length');
+
+  const handler = app.callback();
+  const server = http.createServer((req, res) => {
+    const segment = recorder.startSegment({});
+    res.on('close', () => {
+      segment.http = { response: { status: res.statusCode } };
+      segment.close();
+    });
+    run(segment, () => handler(req, res));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const ok = await httpRequest(`http://127.0.0.1:${port}/items/5`);
+    assert.deepEqual([ok.status, ok.body, ok.headers['x-outer']], [200, 'item 5', '1']);
+    const gone = await httpRequest(`http://127.0.0.1:${port}/gone`);
+    assert.equal(gone.status, 410);
+    const deadline = Date.now() + 5000;
+    while (datagrams.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+  type Doc = { annotations?: Record<string, unknown>; cause?: unknown; subsegments?: Doc[]; name: string; end_time?: number; fault?: boolean };
+  const docs = datagrams.map((d) => JSON.parse(d.slice(DATAGRAM_HEADER.length)) as Doc);
+  assert.equal(docs.length, 2);
+  const [okDoc, goneDoc] = docs;
+  assert.equal(okDoc.annotations?.http_route, '/items/:id');
+  const shape = (d: Doc): unknown => ({ name: d.name, children: (d.subsegments ?? []).map(shape) });
+  assert.deepEqual(shape(okDoc), {
+    name: 'svc',
+    children: [{ name: 'middleware outer', children: [{ name: 'middleware router', children: [] }] }],
+  });
+  const outerSub = goneDoc.subsegments![0];
+  const dispatchSub = outerSub.subsegments![0];
+  const first = dispatchSub.cause as { exceptions: Array<{ id: string; type: string; message: string }> };
+  assert.deepEqual({ type: first.exceptions[0].type, message: first.exceptions[0].message }, { type: 'GoneError', message: 'gone for good' });
+  assert.equal(outerSub.cause, first.exceptions[0].id, 'the error passing outward is referenced, not repeated');
+  assert.equal(goneDoc.cause, first.exceptions[0].id, "and koa's onerror records it on the segment by reference");
+  assert.equal(outerSub.fault, undefined, 'no fault on the middleware: the flags come from the status');
+});
