@@ -39,3 +39,30 @@ export function bind<F extends (...args: any[]) => any>(fn: F, entity: Entity | 
 export function enter(entity: Entity | undefined): void {
   storage.enterWith(entity as Entity);
 }
+
+/** What diagnostics_channel's `Channel#bindStore` needs (typed loosely: Node's types differ by version). */
+interface StoreChannel {
+  bindStore(store: AsyncLocalStorage<Entity>, transform?: (message: any) => Entity): void;
+  unbindStore(store: AsyncLocalStorage<Entity>): boolean;
+}
+
+/**
+ * Binds the entity store to a diagnostics channel: when the publisher runs code through
+ * `channel.runStores(message, fn)` (a TracingChannel's callback continuation, for instance), `fn`
+ * runs with `entityOf(message)` current. A message the transform does not know keeps the current
+ * entity. This is how a library's own tracing channels restore the caller's context.
+ */
+export function bindChannelStore(channel: StoreChannel, entityOf: (message: unknown) => Entity | undefined | null): void {
+  channel.bindStore(storage, (message: unknown) => {
+    try {
+      const e = entityOf(message);
+      return (e === null ? storage.getStore() : e) as Entity;
+    } catch {
+      return storage.getStore() as Entity;
+    }
+  });
+}
+
+export function unbindChannelStore(channel: StoreChannel): void {
+  channel.unbindStore(storage);
+}

@@ -63,6 +63,10 @@ export class Recorder implements Tracer {
   /** Subsegments that went out complete in a segment document sent while others were still open. */
   private readonly sentComplete = new WeakSet<Entity>();
   private xrayBlock: Record<string, unknown> | undefined;
+  /** `aws` of every sampled segment: `xray` plus what resource plugins found (ec2, ecs, …). */
+  private sharedAws: Record<string, unknown> | undefined;
+  /** Resource data from plugins, kept until sharedAws is (re)built. */
+  private resourceAws: Record<string, unknown> | undefined;
   /** Where subsegments go when no entity is active (Lambda: the invocation's facade). */
   private fallbackParent: (() => Entity | undefined) | undefined;
   private readonly service = { runtime: 'node', runtime_version: process.version };
@@ -116,7 +120,10 @@ export class Recorder implements Tracer {
       this.openSegments++;
       this.stats.segmentsSampled++;
       segment.service = this.service;
-      segment.aws = { xray: ruleName === undefined ? this.xray() : { ...this.xray(), sampling_rule_name: ruleName, rule_name: ruleName } };
+      // One shared object for every segment (never mutated once handed out); a matched rule name
+      // is the only per-segment part.
+      const aws = this.awsBlock();
+      segment.aws = ruleName === undefined ? aws : { ...aws, xray: { ...this.xray(), sampling_rule_name: ruleName, rule_name: ruleName } };
       if (this.options.origin !== undefined) segment.origin = this.options.origin;
     }
     return segment;
@@ -215,10 +222,13 @@ export class Recorder implements Tracer {
       top.parent.openChildren === 0 &&
       !this.sentComplete.has(top.parent)
     ) {
+      // Detached from its parent when an early-sent document was split for size: goes on its own.
+      if (top.independent) this.stream(top);
       top = top.parent;
     }
     const parent = top.parent;
-    const parentWontCarryIt = parent === segment ? segment.sent || segment.facade : this.sentComplete.has(parent);
+    const parentWontCarryIt =
+      top.independent || (parent === segment ? segment.sent || segment.facade : this.sentComplete.has(parent));
     if (parentWontCarryIt || segment.heldCount > this.options.streamingThreshold) this.stream(top);
   }
 
@@ -265,6 +275,21 @@ export class Recorder implements Tracer {
   flush(): Promise<void> {
     this.sendWaiting();
     return this.transport.flush();
+  }
+
+  /**
+   * Where this process runs, from the resource plugins (spec §7): `origin` (also the sampling
+   * service type) and the `aws.<plugin>` blocks. Segments started from now on carry them; a new
+   * shared object is built, so segments already started keep what they had.
+   */
+  setResource(resource: { origin?: string; aws?: Record<string, unknown> }): void {
+    this.options.origin = resource.origin;
+    this.resourceAws = resource.aws;
+    this.sharedAws = undefined;
+  }
+
+  private awsBlock(): Record<string, unknown> {
+    return (this.sharedAws ??= { xray: this.xray(), ...this.resourceAws });
   }
 
   private xray(): Record<string, unknown> {

@@ -4,7 +4,10 @@
 
 import type { Socket } from 'node:dgram';
 import { log } from '../log';
-import { isIPv6, type Endpoint } from '../config/daemon-address';
+import { isIPv4, isIPv6, type Endpoint } from '../config/daemon-address';
+
+/** Shortest time between two fresh DNS lookups of the daemon's name after it refused datagrams. */
+const RECONNECT_INTERVAL_MS = 5000;
 
 export interface EmitterStats {
   sent: number;
@@ -23,11 +26,15 @@ export class UdpEmitter {
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly onSent = (err: Error | null): void => this.sendDone(err);
+  private readonly hostIsName: boolean;
+  private lastReconnect = 0;
 
   constructor(
     private readonly daemon: Endpoint,
     private readonly maxInFlight: number,
-  ) {}
+  ) {
+    this.hostIsName = !isIPv4(daemon.host) && !isIPv6(daemon.host);
+  }
 
   /** Queues one datagram (header line + document). Never throws. */
   send(datagram: string): void {
@@ -96,8 +103,15 @@ export class UdpEmitter {
     // this listener that would be an uncaught 'error' event in the app.
     socket.on('error', (err) => this.fail(err as NodeJS.ErrnoException));
     socket.unref();
-    socket.connect(this.daemon.port, this.daemon.host, () => {
+    // Node passes a DNS or connect failure to this callback (not as an 'error' event): the socket is
+    // then unconnected and every send on it would throw ERR_SOCKET_BAD_PORT, so fail() drops it and
+    // the next send retries with a fresh lookup.
+    socket.connect(this.daemon.port, this.daemon.host, (...args: unknown[]) => {
       if (this.socket !== socket) return;
+      if (args[0] instanceof Error) {
+        this.fail(args[0] as NodeJS.ErrnoException);
+        return;
+      }
       this.connected = true;
       const queued = this.pending;
       this.pending = [];
@@ -137,6 +151,11 @@ export class UdpEmitter {
     if (!this.connected && this.socket) {
       this.stats.failed += this.pending.length;
       this.pending = [];
+      this.close();
+    } else if (code === 'ECONNREFUSED' && this.hostIsName && Date.now() - this.lastReconnect > RECONNECT_INTERVAL_MS) {
+      // The daemon behind a DNS name went away (a restarted container may come back on another
+      // address): look the name up again on the next send, at most every few seconds (spec §2.1).
+      this.lastReconnect = Date.now();
       this.close();
     }
     this.notifyIfIdle();

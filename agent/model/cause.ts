@@ -145,7 +145,9 @@ function resolveCwd(cwd: string | undefined): string {
 function readCauseProperty(v: unknown): unknown {
   if (!isObjectLike(v)) return undefined;
   try {
-    return (v as { cause?: unknown }).cause;
+    const cause = (v as { cause?: unknown }).cause;
+    // VError-style errors (restify-errors, verror) have a cause() *method*, not an Error.cause.
+    return typeof cause === 'function' ? undefined : cause;
   } catch {
     return undefined;
   }

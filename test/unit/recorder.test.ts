@@ -278,6 +278,37 @@ test('grace period: deep trees closing in any order: every entity complete exact
   assert.equal(new Set(ip).size, ip.length);
 });
 
+test('early send of an over-budget tree with open children: split, then every entity complete exactly once', async () => {
+  const budget = 2048;
+  const { transport, recorder } = setup({ maxDatagramBytes: budget });
+  const seg = recorder.startSegment({});
+  const d = sub(seg, 'D'); // stays open past the send; its own document is over budget
+  const pads: Subsegment[] = [];
+  for (let i = 0; i < 10; i++) {
+    const p = sub(d, `pad${i}`);
+    p.addMetadata('m', 'x'.repeat(300));
+    p.close();
+    pads.push(p);
+  }
+  const f = sub(d, 'F');
+  const g = sub(f, 'G');
+  g.close();
+  const e = sub(seg, 'E');
+  seg.close();
+  await recorder.flush(); // sends the waiting segment now, split for size
+  for (const dg of transport.datagrams) assert.ok(Buffer.byteLength(dg) <= budget);
+  d.close(); // F still open
+  e.close();
+  f.close();
+  for (const dg of transport.datagrams) assert.ok(Buffer.byteLength(dg) <= budget);
+  const all = entities(transport.docs());
+  const complete = all.filter((x) => typeof x.e.end_time === 'number');
+  const want = [seg, d, f, g, e, ...pads];
+  assert.deepEqual(complete.map((x) => x.e.id).sort(), want.map((x) => x.id).sort(), 'each entity complete exactly once');
+  const parentOf = new Map(complete.map((x) => [x.e.id as string, x.parentId]));
+  for (const x of [d, f, g, e, ...pads]) assert.equal(parentOf.get(x.id), x.parent.id, `${x.name} linked to ${x.parent.name}`);
+});
+
 test('grace period: a subsegment created under a still-open child after the segment was sent is not lost', async () => {
   const { transport, recorder } = setup({ segmentFlushTimeoutMs: 20 });
   const seg = recorder.startSegment({});

@@ -1,0 +1,246 @@
+// The UDP emitter against real sockets on loopback (spec §2.1 "Agent rule (emitter)"; DESIGN §4.3,
+// §4.5): datagrams arrive intact and in order, flush() waits for them, the in-flight bound drops and
+// counts, failures (closed port, DNS) never throw and are counted, and the socket never keeps the
+// process alive.
+
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as dgram from 'node:dgram';
+import dns from 'node:dns';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UdpEmitter } from '../../agent/export/udp-emitter';
+import { log } from '../../agent/log';
+
+before(() => log.setLevel('silent'));
+
+interface Listener {
+  port: number;
+  received: string[];
+  waitFor(n: number, timeoutMs?: number): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+async function listen(): Promise<Listener> {
+  const socket = dgram.createSocket('udp4');
+  const received: string[] = [];
+  let waiters: Array<() => void> = [];
+  socket.on('message', (msg) => {
+    received.push(msg.toString('utf8'));
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  });
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const port = socket.address().port;
+  return {
+    port,
+    received,
+    async waitFor(n, timeoutMs = 3000) {
+      const deadline = Date.now() + timeoutMs;
+      while (received.length < n) {
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`timed out: ${received.length} of ${n} datagrams received`);
+        await Promise.race([new Promise<void>((r) => waiters.push(r)), sleep(left)]);
+      }
+      return received.slice();
+    },
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
+/** A UDP port on 127.0.0.1 with nobody listening on it. */
+async function closedPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  const port = s.address().port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+function datagram(i: number): string {
+  return '{"format":"json","version":1}\n' + JSON.stringify({ name: `seg-${i}`, id: i.toString(16).padStart(16, '0'), note: 'é✓' });
+}
+
+test('datagrams arrive intact and in order; flush() resolves once all were sent', async () => {
+  const daemon = await listen();
+  const emitter = new UdpEmitter({ host: '127.0.0.1', port: daemon.port }, 1000);
+  try {
+    await emitter.flush(); // idle: resolves at once
+    const first = Array.from({ length: 20 }, (_, i) => datagram(i));
+    for (const d of first) emitter.send(d); // before the socket is connected: queued
+    assert.equal(emitter.busy, true);
+    await emitter.flush();
+    assert.equal(emitter.busy, false);
+    assert.equal(emitter.stats.sent, 20, 'flush resolved after every send completed');
+    const second = Array.from({ length: 30 }, (_, i) => datagram(100 + i));
+    for (const d of second) emitter.send(d); // connected now
+    await emitter.flush();
+    assert.equal(emitter.stats.sent, 50);
+    assert.equal(emitter.stats.failed, 0);
+    assert.equal(emitter.stats.droppedQueueFull, 0);
+    const got = await daemon.waitFor(50);
+    assert.deepEqual(got, [...first, ...second]);
+    // A big datagram (near the default budget) also arrives byte for byte.
+    const big = '{"format":"json","version":1}\n' + JSON.stringify({ name: 'big', pad: 'ü'.repeat(30000) });
+    assert.ok(Buffer.byteLength(big) > 60000 && Buffer.byteLength(big) <= 64512);
+    emitter.send(big);
+    await emitter.flush();
+    const all = await daemon.waitFor(51);
+    assert.equal(all[50], big);
+  } finally {
+    emitter.close();
+    await daemon.close();
+  }
+});
+
+test('maxInFlight bounds what is queued: the excess is dropped and counted', async () => {
+  const daemon = await listen();
+  const emitter = new UdpEmitter({ host: '127.0.0.1', port: daemon.port }, 5);
+  try {
+    for (let i = 0; i < 25; i++) emitter.send(datagram(i)); // synchronously, before the socket connects
+    assert.equal(emitter.stats.droppedQueueFull, 20);
+    await emitter.flush();
+    assert.equal(emitter.stats.sent, 5);
+    const got = await daemon.waitFor(5);
+    assert.deepEqual(got, [0, 1, 2, 3, 4].map(datagram), 'the first five were kept');
+    await sleep(50);
+    assert.equal(daemon.received.length, 5, 'nothing else arrived');
+    // Once drained, new sends are accepted again.
+    emitter.send(datagram(99));
+    await emitter.flush();
+    assert.deepEqual(await daemon.waitFor(6), [0, 1, 2, 3, 4, 99].map(datagram));
+    assert.equal(emitter.stats.droppedQueueFull, 20);
+  } finally {
+    emitter.close();
+    await daemon.close();
+  }
+});
+
+test('a daemon on a closed port: no throw, failures counted, flush still resolves', async () => {
+  const port = await closedPort();
+  const emitter = new UdpEmitter({ host: '127.0.0.1', port }, 100);
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown) => uncaught.push(e);
+  process.on('uncaughtException', onUncaught);
+  try {
+    for (let round = 0; round < 5; round++) {
+      assert.doesNotThrow(() => emitter.send(datagram(round)));
+      await emitter.flush();
+      await sleep(20); // let the ICMP "port unreachable" come back
+    }
+    await emitter.flush();
+    assert.ok(emitter.stats.failed >= 1, `failures counted (${JSON.stringify(emitter.stats)})`);
+    assert.equal(emitter.busy, false);
+    assert.deepEqual(uncaught, []);
+  } finally {
+    process.off('uncaughtException', onUncaught);
+    emitter.close();
+  }
+});
+
+/**
+ * Makes `host` fail its first lookup (through the real resolver: `.invalid` never resolves) and
+ * resolve to 127.0.0.1 afterwards, as when a container's DNS entry appears after the app started.
+ * dgram takes `dns.lookup` when a socket is created, so the emitter's sockets see this function.
+ */
+function flakyHost(host: string): { lookups: () => number; restore: () => void } {
+  const realLookup = dns.lookup;
+  let lookups = 0;
+  (dns as { lookup: unknown }).lookup = function (hostname: string, ...rest: unknown[]) {
+    if (hostname !== host) return Reflect.apply(realLookup, dns, [hostname, ...rest]);
+    lookups++;
+    if (lookups === 1) return Reflect.apply(realLookup, dns, [hostname, ...rest]);
+    const cb = rest[rest.length - 1] as (err: Error | null, address: string, family: number) => void;
+    process.nextTick(cb, null, '127.0.0.1', 4);
+  };
+  return { lookups: () => lookups, restore: () => void ((dns as { lookup: unknown }).lookup = realLookup) };
+}
+
+test('an unresolvable daemon host: no throw, counted, and a later send retries the lookup', async () => {
+  const daemon = await listen();
+  const host = 'xray-daemon-test.invalid';
+  const dnsHook = flakyHost(host);
+  const emitter = new UdpEmitter({ host, port: daemon.port }, 100);
+  try {
+    assert.doesNotThrow(() => {
+      emitter.send(datagram(1));
+      emitter.send(datagram(2));
+    });
+    await emitter.flush();
+    assert.equal(dnsHook.lookups(), 1);
+    assert.equal(emitter.stats.sent, 0);
+    assert.ok(emitter.stats.failed >= 2, `both queued datagrams counted as failed (${JSON.stringify(emitter.stats)})`);
+    assert.equal(emitter.busy, false);
+
+    emitter.send(datagram(3));
+    await emitter.flush();
+    assert.equal(dnsHook.lookups(), 2, 'a later send looked the host up again');
+    assert.equal(emitter.stats.sent, 1);
+    assert.deepEqual(await daemon.waitFor(1), [datagram(3)]);
+  } finally {
+    dnsHook.restore();
+    emitter.close();
+    await daemon.close();
+  }
+});
+
+test('connectNow() with an unresolvable host: no throw, and the first send retries', async () => {
+  const daemon = await listen();
+  const host = 'xray-daemon-eager.invalid';
+  const dnsHook = flakyHost(host);
+  const emitter = new UdpEmitter({ host, port: daemon.port }, 100);
+  try {
+    assert.doesNotThrow(() => emitter.connectNow());
+    const deadline = Date.now() + 3000;
+    while (emitter.stats.failed === 0 && Date.now() < deadline) await sleep(5);
+    assert.equal(emitter.stats.failed, 1, 'the failed lookup was counted');
+    emitter.send(datagram(7));
+    await emitter.flush();
+    assert.equal(dnsHook.lookups(), 2);
+    assert.equal(emitter.stats.sent, 1);
+    assert.deepEqual(await daemon.waitFor(1), [datagram(7)]);
+  } finally {
+    dnsHook.restore();
+    emitter.close();
+    await daemon.close();
+  }
+});
+
+test('an unresolvable daemon host with the real resolver: never throws, counted every time', async () => {
+  const emitter = new UdpEmitter({ host: 'nonexistent.invalid', port: 2000 }, 100);
+  try {
+    emitter.send(datagram(1));
+    await emitter.flush();
+    const afterFirst = emitter.stats.failed;
+    assert.ok(afterFirst >= 1);
+    emitter.send(datagram(2));
+    await emitter.flush();
+    assert.ok(emitter.stats.failed > afterFirst, 'the second send was tried (and failed) too');
+    assert.equal(emitter.stats.sent, 0);
+  } finally {
+    emitter.close();
+  }
+});
+
+test('the socket does not keep the process alive', async () => {
+  const port = await closedPort();
+  const modulePath = join(__dirname, '..', '..', 'agent', 'export', 'udp-emitter.js');
+  const script =
+    `const { UdpEmitter } = require(${JSON.stringify(modulePath)});` +
+    `const e = new UdpEmitter({ host: '127.0.0.1', port: ${port} }, 10);` +
+    `e.send('{"format":"json","version":1}\\n{}');`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr += c));
+  const started = Date.now();
+  const result = await Promise.race([
+    new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal }))),
+    sleep(2000).then(() => 'timeout' as const),
+  ]);
+  if (result === 'timeout') child.kill('SIGKILL');
+  assert.notEqual(result, 'timeout', `the child was still running after 2 s; stderr: ${stderr}`);
+  assert.deepEqual(result, { code: 0, signal: null }, stderr);
+  assert.ok(Date.now() - started < 2000);
+});
