@@ -35,14 +35,21 @@ function onCreate(message: unknown): void {
   const req = (message as { request: UndiciRequest }).request;
   try {
     const origin = typeof req.origin === 'string' ? new URL(req.origin) : req.origin;
+    const existing = findHeader(req.headers, 'x-amzn-trace-id');
     const started = h.httpClient.start({
       method: req.method,
       scheme: origin.protocol.slice(0, -1),
       host: origin.host,
       path: req.path,
-      existingTraceHeader: findHeader(req.headers, 'x-amzn-trace-id'),
+      existingTraceHeader: existing,
     });
-    if (started.traceHeader !== undefined) req.addHeader('X-Amzn-Trace-Id', started.traceHeader);
+    if (started.traceHeader !== undefined) {
+      // A header of this trace the caller already set (e.g. an app forwarding the incoming one) is
+      // refreshed in place: addHeader appends, and the upstream would get both values joined.
+      if (existing === undefined || !replaceHeader(req, 'x-amzn-trace-id', started.traceHeader)) {
+        req.addHeader('X-Amzn-Trace-Id', started.traceHeader);
+      }
+    }
     if (started.subsegment !== undefined) req[SUBSEGMENT] = started.subsegment;
   } catch (err) {
     log.once('fetch.create', 'error', 'fetch instrumentation failed on a request; it runs untraced', { error: String(err) });
@@ -80,6 +87,34 @@ function end(request: UndiciRequest, error: unknown): void {
   } catch (err) {
     log.once('fetch.end', 'error', 'fetch instrumentation failed to end a subsegment', { error: String(err) });
   }
+}
+
+/**
+ * Sets the value of an existing header on undici's Request (its own copy of the caller's headers,
+ * built in its constructor, so the caller's options are untouched). False when not found.
+ */
+function replaceHeader(req: UndiciRequest, lowerName: string, value: string): boolean {
+  const headers = req.headers;
+  if (Array.isArray(headers)) {
+    for (let i = 0; i + 1 < headers.length; i += 2) {
+      const name = headers[i];
+      if (typeof name === 'string' && name.toLowerCase() === lowerName) {
+        headers[i + 1] = value;
+        return true;
+      }
+    }
+    return false;
+  }
+  if (typeof headers === 'string') {
+    // 'name: value\r\n' lines: the form of undici 6.0 and other early 6.x releases.
+    const lines = headers.split('\r\n');
+    const at = lines.findIndex((l) => l.slice(0, l.indexOf(':')).trim().toLowerCase() === lowerName);
+    if (at === -1) return false;
+    lines[at] = `${lines[at].slice(0, lines[at].indexOf(':'))}: ${value}`;
+    req.headers = lines.join('\r\n');
+    return true;
+  }
+  return false;
 }
 
 /** Header lookup in undici's flat [name, value, name, value…] arrays (or its older string form). */

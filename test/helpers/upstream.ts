@@ -1,5 +1,6 @@
 // A local upstream HTTP service for e2e tests: records the X-Amzn-Trace-Id header of every request
-// it receives, answers `/status?code=N` with that status and everything else with 200 and the path.
+// it receives, answers `/status?code=N` with that status, `/redirect?to=/p` with a 302 to `/p`, and
+// everything else with 200 and the path.
 
 import * as http from 'node:http';
 
@@ -24,6 +25,12 @@ export async function startUpstream(): Promise<Upstream> {
     if (url.pathname === '/status') {
       res.statusCode = Number(url.searchParams.get('code'));
       res.end('upstream status');
+      return;
+    }
+    if (url.pathname === '/redirect') {
+      res.statusCode = 302;
+      res.setHeader('location', url.searchParams.get('to') ?? '/');
+      res.end();
       return;
     }
     res.setHeader('content-type', 'text/plain');
