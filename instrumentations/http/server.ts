@@ -6,6 +6,10 @@
 // is added when the response head is written (ServerResponse#writeHead, which implicit headers go
 // through too), so frameworks that reset headers on errors (koa) still send it, and an app that
 // set its own value keeps it.
+// Node emits a request's 'data'/'end' and a response's 'finish'/'close' from the connection's
+// async context, not the request's, so listeners the app adds (a body reader that then calls a
+// downstream service) would run outside the segment. `emit` of both prototypes re-enters the
+// request's segment for those events, only when the context has lost it.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -13,14 +17,17 @@ import type { BuiltinInstrumentation, InstrumentationHost } from '../../agent/in
 import type { HttpServerSpans } from '../../agent/spans/http-server';
 import type { Segment } from '../../agent/model/entity';
 import { wrap, unwrap } from '../../agent/shim';
-import { runApply } from '../../agent/context';
+import { active, runApply } from '../../agent/context';
 import { parseContentLength } from '../../agent/spans/http-client';
 import { log } from '../../agent/log';
 
 const SEGMENT = Symbol('xray.segment');
 const TRACE_HEADER = Symbol('xray.responseTraceHeader');
+/** The request's segment on both req and res, for their events (kept until they are collected). */
+const CONTEXT = Symbol('xray.requestContext');
 
-type TracedResponse = ServerResponse & { [SEGMENT]?: Segment; [TRACE_HEADER]?: string };
+type TracedResponse = ServerResponse & { [SEGMENT]?: Segment; [TRACE_HEADER]?: string; [CONTEXT]?: Segment };
+type TracedRequest = IncomingMessage & { [CONTEXT]?: Segment };
 
 let spans: HttpServerSpans | undefined;
 
@@ -33,6 +40,21 @@ function prototypes(): object[] {
 function responsePrototype(): object {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('node:http').ServerResponse.prototype;
+}
+
+function messagePrototypes(): object[] {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const http = require('node:http') as typeof import('node:http');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return [http.IncomingMessage.prototype, http.ServerResponse.prototype];
+}
+
+function wrapMessageEmit(original: (...args: any[]) => boolean) {
+  return function emit(this: { [CONTEXT]?: Segment }): boolean {
+    const segment = this[CONTEXT];
+    if (segment === undefined || active() === segment) return Reflect.apply(original, this, arguments);
+    return runApply(segment, original, this, arguments);
+  };
 }
 
 function wrapWriteHead(original: (...args: any[]) => unknown) {
@@ -85,6 +107,8 @@ function startRequest(s: HttpServerSpans, req: IncomingMessage, res: TracedRespo
     });
     res[SEGMENT] = started.segment;
     res[TRACE_HEADER] = started.responseHeader;
+    res[CONTEXT] = started.segment;
+    (req as TracedRequest)[CONTEXT] = started.segment;
     res.on('close', onResponseClose);
     return started.segment;
   } catch (err) {
@@ -118,10 +142,12 @@ export const httpServer: BuiltinInstrumentation = {
     spans = host.httpServer;
     for (const proto of prototypes()) wrap(proto, 'emit', wrapEmit);
     wrap(responsePrototype(), 'writeHead', wrapWriteHead);
+    for (const proto of messagePrototypes()) wrap(proto, 'emit', wrapMessageEmit);
   },
   uninstall(): void {
     spans = undefined;
     for (const proto of prototypes()) unwrap(proto, 'emit');
     unwrap(responsePrototype(), 'writeHead');
+    for (const proto of messagePrototypes()) unwrap(proto, 'emit');
   },
 };

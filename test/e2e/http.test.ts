@@ -320,3 +320,28 @@ test('no incoming header: a new trace id, and the built-in default samples the f
     { AWS_XRAY_SAMPLING_RULES: '' },
   );
 });
+
+test('listeners on the request body run in the request context (body sent in two chunks)', async () => {
+  daemon.clear();
+  upstream.requests.length = 0;
+  await withApp('require', 'http-app.js', async (app) => {
+    const root = '1-5759e988-0000000000000000000b0d1e';
+    const http = await import('node:http');
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = http.request(app.url('/body'), { method: 'POST', agent: false, headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.write('first half,');
+      setTimeout(() => req.end('second half'), 30);
+    });
+    assert.equal(body, 'got 22 bytes');
+    const seg = segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+    assert.equal(seg.subsegments?.length, 1, 'the call made from the body listener is in the request segment');
+    const f = headerFields(upstream.requests.find((r) => r.path === '/after-body')?.traceHeader);
+    assert.equal(f.Root, root);
+    assert.equal(f.Parent, seg.subsegments?.[0].id);
+  });
+});
