@@ -15,10 +15,9 @@ import { setAgent, startAttempted, type AgentRuntime } from './runtime';
 import { BUILTINS, MODULES } from '../instrumentations/index';
 import { WebFrameworkSpans } from './spans/web-framework';
 import { SqlSpans } from './spans/sql';
+import { AwsSpans } from './spans/aws';
 import { installModuleHook } from './hooks/module-hook';
 import { isLambda, LambdaFacades } from './lambda/facade';
-import { rewriteHandler } from './lambda/handler-rewrite';
-import { startPlugins } from './plugins/index';
 import { agentVersion } from './version';
 import { isOwnHttpAgent } from './own-http';
 
@@ -82,21 +81,23 @@ function startAgent(config: AgentConfig): AgentRuntime {
     sampler,
     emitter,
   );
+  const httpClient = new HttpClientSpans(recorder, {
+    captureQueryString: config.captureQueryString,
+    downstreamTraced: config.downstreamTraced,
+  });
   const host: InstrumentationHost = {
     recorder,
     httpServer: new HttpServerSpans(recorder, {
       captureQueryString: config.captureQueryString,
       responseTraceHeader: config.responseTraceHeader,
     }),
-    httpClient: new HttpClientSpans(recorder, {
-      captureQueryString: config.captureQueryString,
-      downstreamTraced: config.downstreamTraced,
-    }),
+    httpClient,
     web: new WebFrameworkSpans(recorder, {
       routeAnnotation: config.routeAnnotation,
       middlewareSubsegments: config.middlewareSubsegments,
     }),
     sql: new SqlSpans(recorder, { collectSqlQueries: config.collectSqlQueries }),
+    aws: new AwsSpans(recorder, httpClient, { loadWhitelist: () => loadAwsWhitelist(config) }),
     isAgentOwn: isOwnHttpAgent,
   };
   const instrumentations: Record<string, string> = {};
@@ -132,12 +133,23 @@ function startAgent(config: AgentConfig): AgentRuntime {
   return { config, recorder, emitter, instrumentations };
 }
 
+/** The AWS call whitelist, read on the first AWS call: apps that make none never load it. */
+function loadAwsWhitelist(config: AgentConfig): import('./spans/aws-whitelist').CompiledWhitelist {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { loadWhitelist } = require('./spans/aws-whitelist') as typeof import('./spans/aws-whitelist');
+  const loaded = loadWhitelist(config.awsWhitelist, process.cwd());
+  if (loaded.warning !== undefined) log.warn(loaded.warning);
+  return loaded.whitelist;
+}
+
 /**
  * Points the Lambda runtime at the agent's handler wrapper (lambda/handler.mjs), which flushes
  * before each result goes back to the runtime (agent/lambda/handler-rewrite.ts).
  */
 function installLambdaHandlerWrapper(): void {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { rewriteHandler } = require('./lambda/handler-rewrite') as typeof import('./lambda/handler-rewrite');
     const outcome = rewriteHandler(process.env);
     if (outcome.rewritten) log.debug('Lambda handler will be wrapped', { handler: outcome.original });
     else log.debug(`Lambda handler left unwrapped: ${outcome.reason}`);
@@ -149,6 +161,8 @@ function installLambdaHandlerWrapper(): void {
 /** EC2 / ECS / Elastic Beanstalk / EKS metadata, in the background (agent/plugins). */
 function startResourcePlugins(config: AgentConfig, recorder: Recorder): void {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startPlugins } = require('./plugins/index') as typeof import('./plugins/index');
     void startPlugins({ config, env: process.env, sink: recorder });
   } catch (err) {
     log.debug('resource plugins did not start', { error: String(err) });

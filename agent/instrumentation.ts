@@ -6,12 +6,16 @@ import type { Recorder } from './recorder';
 import type { HttpServerSpans } from './spans/http-server';
 import type { HttpClientSpans } from './spans/http-client';
 import type { WebFrameworkSpans } from './spans/web-framework';
+import type { SqlSpans } from './spans/sql';
+import type { AwsSpans } from './spans/aws';
 
 export interface InstrumentationHost {
   readonly recorder: Recorder;
   readonly httpServer: HttpServerSpans;
   readonly httpClient: HttpClientSpans;
   readonly web: WebFrameworkSpans;
+  readonly sql: SqlSpans;
+  readonly aws: AwsSpans;
   /** True for an HTTP agent (connection pool) the agent itself uses, e.g. for sampling polls. */
   isAgentOwn(httpAgent: unknown): boolean;
 }

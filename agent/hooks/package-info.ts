@@ -2,7 +2,7 @@
 // @scope), its package.json name (so npm aliases such as `express4` → express still match), its
 // version and its main file. package.json files are read once per package directory.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 
 export interface PackageInfo {
@@ -45,10 +45,24 @@ function readInfo(dir: string): PackageInfo | null {
   try {
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown; main?: unknown };
     if (typeof pkg.name !== 'string' || typeof pkg.version !== 'string') return null;
-    return { name: pkg.name, version: pkg.version, dir, main: normaliseMain(typeof pkg.main === 'string' ? pkg.main : 'index.js') };
+    return { name: pkg.name, version: pkg.version, dir, main: resolveMain(dir, typeof pkg.main === 'string' ? pkg.main : 'index.js') };
   } catch {
     return null;
   }
+}
+
+/**
+ * The file Node loads for `main`, as CommonJS resolution does: the path itself, with `.js`, or the
+ * folder's index.js (`./lib` may be a file lib.js or a folder lib/). Only runs for packages in the
+ * registry, once each.
+ */
+function resolveMain(dir: string, main: string): string {
+  const m = normaliseMain(main);
+  if (m.endsWith('.js') && !main.endsWith('.js') && !existsSync(join(dir, m))) {
+    const asFolder = `${m.slice(0, -3)}/index.js`;
+    if (existsSync(join(dir, asFolder))) return asFolder;
+  }
+  return m;
 }
 
 /** `./lib/index` → `lib/index.js`; `lib/` → `lib/index.js`. */
