@@ -19,7 +19,7 @@ const { spawnApp, stopAll, killAllNow } = require('./lib/children');
 const { measureRound } = require('./lib/measure');
 const { measureStartup } = require('./startup');
 const { renderReport } = require('./lib/report');
-const { REPO, REGISTER, cleanEnv, setRegister, registerPath } = require('./lib/agent-env');
+const { REGISTER, cleanEnv, setRegister, registerPath } = require('./lib/agent-env');
 const procfs = require('./lib/procfs');
 
 const APPS = {
@@ -35,23 +35,23 @@ function loadAverage() {
   return os.loadavg()[0].toFixed(2);
 }
 
-function commitOf() {
+/** The commit of the agent measured (and whether its sources differ from it). */
+function commitOf(dir) {
+  const git = (args) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8', timeout: 5000 }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'agent', 'instrumentations', 'register.js'], {
-      cwd: REPO,
-      encoding: 'utf8',
-      timeout: 5000,
-    }).trim();
+    const top = git(['rev-parse', '--show-toplevel']);
+    if (fs.realpathSync(top) !== fs.realpathSync(dir)) throw new Error('not the agent root');
+    const head = git(['rev-parse', '--short', 'HEAD']);
+    const dirty = git(['status', '--porcelain', '--', 'agent', 'instrumentations', 'register.js']);
     return `commit ${head}${dirty ? ' + uncommitted changes' : ''}`;
   } catch {
-    return 'unknown commit';
+    return 'a build outside a git checkout (commit unknown)';
   }
 }
 
-function agentVersion() {
+function agentVersion(dir) {
   try {
-    return `@xray/agent ${JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version}`;
+    return `@xray/agent ${JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version}`;
   } catch {
     return '@xray/agent';
   }
@@ -145,8 +145,8 @@ async function main() {
     otherCores,
     // Other processes used more than a fifth of a core on average: they competed with the bench.
     busy: otherCores === undefined ? Number(loadBefore) > cores / 2 : otherCores > 0.2,
-    agentVersion: agentVersion(),
-    commit: commitOf(),
+    agentVersion: agentVersion(path.dirname(register)),
+    commit: commitOf(path.dirname(register)),
     register: register === REGISTER ? undefined : register,
     options: opts,
   };

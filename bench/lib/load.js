@@ -15,8 +15,9 @@ const RESERVOIR = 1 << 20; // 8 MiB of float64; beyond that, uniform reservoir s
  * @param {number} o.duration  seconds
  * @param {number} o.connections
  * @param {number} o.pipelining
+ * @param {number} [o.rate]  total req/s cap (0: closed loop)
  */
-async function runLoad({ port, duration, connections, pipelining, path = '/' }) {
+async function runLoad({ port, duration, connections, pipelining, rate = 0, path = '/' }) {
   const latencies = new Float64Array(RESERVOIR);
   let seen = 0;
   let ok = 0;
@@ -28,6 +29,7 @@ async function runLoad({ port, duration, connections, pipelining, path = '/' }) 
     pipelining,
     duration,
     timeout: 10,
+    ...(rate > 0 ? { overallRate: rate } : {}),
   });
   instance.on('response', (_client, statusCode, _bytes, responseTime) => {
     if (statusCode < 200 || statusCode > 299) {

@@ -10,6 +10,7 @@ const FULL = {
   pipelining: 1,
   startupRuns: 30, // per variant, interleaved
   settleMs: 250, // quiet time before/after a measured round (datagrams in flight, CPU counters)
+  rate: 0, // 0: closed loop (as fast as the app answers); N: autocannon caps the total at N req/s
 };
 
 const QUICK = {
@@ -20,6 +21,7 @@ const QUICK = {
   pipelining: 1,
   startupRuns: 6,
   settleMs: 150,
+  rate: 0,
 };
 
 const LIMITS = {
@@ -30,6 +32,7 @@ const LIMITS = {
   pipelining: [1, 100],
   startupRuns: [1, 500],
   settleMs: [0, 10000],
+  rate: [0, 1000000],
 };
 
 const ENV = {
@@ -40,14 +43,15 @@ const ENV = {
   pipelining: 'BENCH_PIPELINING',
   startupRuns: 'BENCH_STARTUP_RUNS',
   settleMs: 'BENCH_SETTLE_MS',
+  rate: 'BENCH_RATE',
 };
 
 function usage() {
   return [
     'usage: node bench/run.js [--quick] [--rounds=N] [--duration=S] [--warmup=S] [--connections=N]',
-    '                         [--pipelining=N] [--startup-runs=N] [--settle-ms=MS] [--no-write] [--only=plain,downstream,startup]',
+    '                         [--pipelining=N] [--startup-runs=N] [--settle-ms=MS] [--rate=N] [--no-write] [--only=plain,downstream,startup]',
     '                         [--agent=path/to/register.js]   (default: the repo\'s register.js)',
-    'env:   BENCH_QUICK=1 BENCH_ROUNDS BENCH_DURATION BENCH_WARMUP BENCH_CONNECTIONS BENCH_PIPELINING BENCH_STARTUP_RUNS BENCH_SETTLE_MS BENCH_AGENT',
+    'env:   BENCH_QUICK=1 BENCH_ROUNDS BENCH_DURATION BENCH_WARMUP BENCH_CONNECTIONS BENCH_PIPELINING BENCH_STARTUP_RUNS BENCH_SETTLE_MS BENCH_RATE BENCH_AGENT',
   ].join('\n');
 }
 

@@ -60,13 +60,14 @@ function analyse(records, appNames) {
   return { configs, comparisons };
 }
 
-function checks(comparisons, startup) {
+function checks(comparisons, startup, rate) {
   const rows = [];
   const plain = comparisons.find((c) => c.app === 'plain');
   if (plain) {
     rows.push(['added CPU per traced request, plain app', `≤ ${TARGETS.addedCpuPlain} µs`, `${fmt.signed1(plain.addedCpu)} µs`, plain.addedCpu <= TARGETS.addedCpuPlain]);
   }
   for (const c of comparisons) {
+    if (rate > 0) continue; // at a fixed rate both sides serve the same req/s: nothing to judge
     rows.push([`throughput, ${c.app} app`, `≥ ${TARGETS.throughputRatio}× of no agent`, fmt.ratio(c.throughputRatio), c.throughputRatio >= TARGETS.throughputRatio]);
   }
   if (startup) {
@@ -105,7 +106,8 @@ function renderReport({ records, appNames, startup, meta }) {
     `- agent: ${meta.agentVersion} at ${meta.commit}${meta.register ? `, preloaded from ${meta.register}` : ''}`,
     `- mode: ${o.quick ? 'quick (smoke test: figures are rough)' : 'full'}; ${o.rounds} round(s) per configuration, ` +
       `agent and no-agent alternating; ${o.warmup} s warm-up + ${o.duration} s measured per round; ` +
-      `autocannon ${o.connections} connections, pipelining ${o.pipelining}; start-up ${o.startupRuns} runs per variant`,
+      `autocannon ${o.connections} connections, pipelining ${o.pipelining}, ` +
+      `${o.rate > 0 ? `fixed total rate ${o.rate} req/s` : 'closed loop (no rate cap)'}; start-up ${o.startupRuns} runs per variant`,
     '',
   );
   if (meta.busy) {
@@ -170,7 +172,7 @@ function renderReport({ records, appNames, startup, meta }) {
     );
   }
 
-  const targetRows = checks(comparisons, startup);
+  const targetRows = checks(comparisons, startup, o.rate);
   if (targetRows.length) {
     out.push('## Targets (from the issue)', '');
     out.push(table(['what', 'target', 'measured', 'result'], targetRows.map(([a, b, c, ok]) => [a, b, c, ok ? 'pass' : '**FAIL**'])), '');
