@@ -21,6 +21,7 @@ import {
   type ContextMissing,
   type DefaultContext,
   type SamplingRulesSource,
+  type AwsWhitelistSource,
   type SchemaEntry,
   type SchemaKey,
 } from './schema';
@@ -63,6 +64,8 @@ export interface AgentConfig {
   maxQueuedSends: number;
   maxOpenSegments: number;
   maxSubsegmentsPerSegment: number;
+  /** undefined = built-in whitelist. A string is a file path (read on the first AWS call, not here). */
+  awsWhitelist: AwsWhitelistSource | undefined;
 }
 
 // Compile-time guard: the interface and the schema must list exactly the same keys.
@@ -264,7 +267,9 @@ function parseValue(entry: SchemaEntry, raw: unknown): Parsed {
     case 'daemonAddress':
       return parseDaemon(raw);
     case 'rules':
-      return parseRules(raw);
+      return parseDocument(raw, 'rules');
+    case 'whitelist':
+      return parseDocument(raw, 'whitelist');
   }
 }
 
@@ -327,13 +332,14 @@ function parseDaemon(raw: unknown): Parsed {
 }
 
 /**
- * A path (kept as given; the sampler reads and validates the file) or a rules document: an
- * object in the JSON file, or inline JSON text starting with "{" (or "[", to report it clearly).
+ * A path (kept as given; its user — the sampler, the AWS span builder — reads and validates the
+ * file) or a document (`what`: rules, whitelist): an object in the JSON file, or inline JSON text
+ * starting with "{" (or "[", to report it clearly).
  */
-function parseRules(raw: unknown): Parsed {
+function parseDocument(raw: unknown, what: string): Parsed {
   if (isPlainObject(raw)) return { ok: true, value: raw };
   if (typeof raw !== 'string' || raw.trim() === '') {
-    return { ok: false, reason: 'is not a rules file path or a JSON rules object' };
+    return { ok: false, reason: `is not a ${what} file path or a JSON ${what} object` };
   }
   const text = raw.trim();
   if (text[0] !== '{' && text[0] !== '[') return { ok: true, value: text };
@@ -345,7 +351,7 @@ function parseRules(raw: unknown): Parsed {
   }
   return isPlainObject(doc)
     ? { ok: true, value: doc }
-    : { ok: false, reason: `is not a JSON rules object (found ${jsonKind(doc)})` };
+    : { ok: false, reason: `is not a JSON ${what} object (found ${jsonKind(doc)})` };
 }
 
 // ---- helpers -------------------------------------------------------------------------------
@@ -381,7 +387,7 @@ function showBad(raw: unknown): string {
 function showUsed(v: ConfigValue, source: ConfigSource, entry: SchemaEntry): string {
   if (v === undefined) return entry.defaultDoc ?? 'the default';
   if (Array.isArray(v)) return v.length === 0 ? 'none' : truncate(v.join(','));
-  if (typeof v === 'object') return `the rules object from ${source === 'env' ? entry.env : 'the config file'}`;
+  if (typeof v === 'object') return `the ${entry.type} object from ${source === 'env' ? entry.env : 'the config file'}`;
   return truncate(String(v));
 }
 

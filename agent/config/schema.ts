@@ -13,13 +13,16 @@ import { LOG_LEVELS } from '../log';
 /** Env var naming the optional JSON config file. It has no JSON key (a file cannot name itself). */
 export const CONFIG_FILE_ENV = 'AWS_XRAY_AGENT_CONFIG';
 
-export type ConfigType = 'boolean' | 'integer' | 'string' | 'enum' | 'list' | 'daemonAddress' | 'rules';
+export type ConfigType = 'boolean' | 'integer' | 'string' | 'enum' | 'list' | 'daemonAddress' | 'rules' | 'whitelist';
 
 export const CONTEXT_MISSING_VALUES = ['LOG_ERROR', 'RUNTIME_ERROR', 'IGNORE_ERROR'] as const;
 export type ContextMissing = (typeof CONTEXT_MISSING_VALUES)[number];
 
 /** Sampling rules as configured: a file path, or the already-parsed rules document. */
 export type SamplingRulesSource = string | Record<string, unknown>;
+
+/** The AWS call whitelist as configured: a file path, or the already-parsed whitelist document. */
+export type AwsWhitelistSource = string | Record<string, unknown>;
 
 export type ConfigValue = boolean | number | string | readonly string[] | SamplingRulesSource | undefined;
 
@@ -159,7 +162,7 @@ export const SCHEMA = [
     env: 'AWS_XRAY_PLUGINS',
     type: 'string',
     default: 'auto',
-    doc: '`EC2,ECS,ElasticBeanstalk,EKS`; `auto` = cheap local detection, EC2 only when named',
+    doc: '`EC2,ECS,ElasticBeanstalk,EKS`, `auto` (local detection of ECS, EKS, Beanstalk; add EC2 by name: `auto,EC2`) or `none`; not in Lambda',
   },
   {
     key: 'elasticBeanstalkConfigFile',
@@ -294,6 +297,14 @@ export const SCHEMA = [
     max: 1000000,
     default: 10000,
     doc: 'open segments tracked at once; beyond this new traces are not recorded (and counted)',
+  },
+  {
+    key: 'awsWhitelist',
+    env: 'AWS_XRAY_AWS_WHITELIST',
+    type: 'whitelist',
+    default: undefined,
+    defaultDoc: 'built-in (spec §8.3 services)',
+    doc: 'AWS SDK calls: parameters recorded per service and operation; path of a JSON whitelist file, or inline JSON (`{"services":…}`), replacing the built-in one',
   },
   {
     key: 'maxSubsegmentsPerSegment',

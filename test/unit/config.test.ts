@@ -80,6 +80,7 @@ const DEFAULTS: Omit<AgentConfig, 'serviceName'> = {
   maxQueuedSends: 1000,
   maxOpenSegments: 10000,
   maxSubsegmentsPerSegment: 5000,
+  awsWhitelist: undefined,
 };
 
 const entries = SCHEMA as readonly SchemaEntry[];
@@ -435,6 +436,31 @@ test('daemonAddress: invalid env falls back to the file value', () => {
   assert.match(ok(f2.env, f2.dir).warnings[0]!, /: daemonAddress=2000 is not a daemon address string; using 127\.0\.0\.1:2000$/);
 });
 
+// ---- AWS whitelist -------------------------------------------------------------------------
+
+test('awsWhitelist: env path kept as given, inline JSON parsed; bad inline JSON -> warning and built-in', () => {
+  assert.equal(ok({ AWS_XRAY_AWS_WHITELIST: ' ./whitelist.json ' }).config.awsWhitelist, './whitelist.json');
+  const inline = { services: { sqs: { operations: { sendMessage: { request_parameters: ['QueueUrl'] } } } } };
+  const r = ok({ AWS_XRAY_AWS_WHITELIST: JSON.stringify(inline) });
+  assert.deepEqual(r.config.awsWhitelist, inline);
+  assert.deepEqual(r.warnings, []);
+  for (const [bad, reason] of [
+    ['{"services":', /is not valid inline JSON \(/],
+    ['[]', /is not a JSON whitelist object \(found an array\)/],
+  ] as const) {
+    const b = ok({ AWS_XRAY_AWS_WHITELIST: bad });
+    assert.equal(b.config.awsWhitelist, undefined);
+    assert.equal(b.warnings.length, 1);
+    assert.match(b.warnings[0]!, reason);
+    assert.ok(b.warnings[0]!.startsWith(`AWS_XRAY_AWS_WHITELIST=${JSON.stringify(bad)} `));
+    assert.ok(b.warnings[0]!.endsWith('; using built-in (spec §8.3 services)'), b.warnings[0]);
+  }
+  const f = withFile({ awsWhitelist: 7 });
+  const w = ok(f.env, f.dir);
+  assert.equal(w.config.awsWhitelist, undefined);
+  assert.match(w.warnings[0]!, /awsWhitelist=7 is not a whitelist file path or a JSON whitelist object/);
+});
+
 // ---- sampling rules ------------------------------------------------------------------------
 
 test('samplingRules: env path kept as given, inline JSON parsed', () => {
@@ -554,6 +580,7 @@ test('file: every key set from the file', () => {
     maxQueuedSends: 3,
     maxOpenSegments: 4,
     maxSubsegmentsPerSegment: 5,
+    awsWhitelist: { services: { sqs: { operations: {} } } },
   };
   assert.deepEqual(Object.keys(data).sort(), entries.map((e) => e.key).sort(), 'test covers every key');
   const f = withFile(data);
