@@ -31,13 +31,38 @@ export interface StartedCall {
 
 const NOT_TRACED: StartedCall = { subsegment: undefined, traceHeader: undefined };
 
+/**
+ * Claims held at once at most. A claim is released when its call ends; the cap only matters if
+ * calls never end, and then the HTTP requests of further calls are simply recorded as well.
+ */
+const MAX_CLAIMS = 10_000;
+
 export class HttpClientSpans {
+  /** Ids of open subsegments that record their own HTTP requests (see claim). */
+  private readonly claimed = new Set<string>();
+
   constructor(
     private readonly recorder: Recorder,
     private readonly options: ClientSpanOptions,
   ) {}
 
+  /**
+   * `sub` records the HTTP requests made for it itself (an AWS SDK call: one subsegment for the
+   * call, its retries included). Until release(sub), a request whose X-Amzn-Trace-Id names `sub` as
+   * Parent — the header `sub`'s owner put on it — gets no subsegment here and keeps that header.
+   * Matching on the header, not on the async context, leaves the app's context untouched.
+   */
+  claim(sub: Subsegment): void {
+    if (this.claimed.size < MAX_CLAIMS) this.claimed.add(sub.id);
+  }
+
+  release(sub: Subsegment): void {
+    this.claimed.delete(sub.id);
+  }
+
   start(req: OutgoingRequestFacts, parent: Entity | undefined = this.recorder.current()): StartedCall {
+    const existing = req.existingTraceHeader;
+    if (existing !== undefined && this.claimed.size > 0 && this.claimed.has(parentIdOf(existing))) return NOT_TRACED;
     if (parent === undefined) {
       this.recorder.missingContext(`outgoing HTTP call to ${hostnameOf(req.host)}`, false);
       return NOT_TRACED;
@@ -57,7 +82,6 @@ export class HttpClientSpans {
     }
     // A header the caller set for another trace is theirs to keep; one that carries this trace's
     // Root (copied by a redirect-following client, or propagated by hand) is refreshed.
-    const existing = req.existingTraceHeader;
     if (existing !== undefined && !existing.includes(segment.trace_id)) return { subsegment: sub, traceHeader: undefined };
     const traceHeader = formatTraceHeader(segment.trace_id, sub?.id ?? parent.id, segment.sampledFlag, segment.headerExtra);
     return { subsegment: sub, traceHeader };
@@ -78,6 +102,12 @@ export class HttpClientSpans {
   end(sub: Subsegment): void {
     sub.close();
   }
+}
+
+/** The 16-hex Parent of a header this agent formatted (`Root=…;Parent=<id>;…`), else ''. */
+function parentIdOf(header: string): string {
+  const i = header.indexOf(';Parent=');
+  return i === -1 ? '' : header.slice(i + 8, i + 24);
 }
 
 /** Parses a Content-Length header value; undefined unless it is a plain non-negative integer. */
