@@ -2,7 +2,6 @@
 // agent itself. Nothing here may throw into the app, and a quiet start loads nothing heavy
 // (no pino, no semver, no loader hooks).
 
-import { isMainThread } from 'node:worker_threads';
 import { log } from './log';
 import { loadConfig, type AgentConfig } from './config/load';
 import { UdpEmitter } from './export/udp-emitter';
@@ -23,10 +22,21 @@ import { isOwnHttpAgent } from './own-http';
 
 const MIN_NODE: [number, number] = [20, 6];
 
+/**
+ * Whether this is the main thread. Loading node:worker_threads costs ~6 ms of start-up, so the
+ * main thread is first recognised by a cheap sign: Node gives workers a process.chdir that only
+ * throws (its name says so). Anything unexpected falls back to the definitive answer.
+ */
+function isMainThread(): boolean {
+  if (process.chdir.name === 'wrappedChdir') return true;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread;
+}
+
 export function start(): void {
   try {
     if (startAttempted()) return; // --require and --import together, or two copies of the package
-    if (!isMainThread) return; // Node's module-loader worker and app workers: the main thread traces
+    if (!isMainThread()) return; // Node's module-loader worker and app workers: the main thread traces
     const [major, minor] = process.versions.node.split('.').map(Number);
     if (major < MIN_NODE[0] || (major === MIN_NODE[0] && minor < MIN_NODE[1])) {
       setAgent({ off: 'unsupported Node.js version' });
@@ -130,7 +140,10 @@ function startAgent(config: AgentConfig): AgentRuntime {
     installExitFlush(recorder, emitter);
     startResourcePlugins(config, recorder);
   }
-  return { config, recorder, emitter, instrumentations };
+  const loadLambdaHandler = lambda
+    ? () => (require('./lambda/user-handler') as typeof import('./lambda/user-handler')).loadHandler()
+    : undefined;
+  return { config, recorder, emitter, instrumentations, loadLambdaHandler };
 }
 
 /** The AWS call whitelist, read on the first AWS call: apps that make none never load it. */

@@ -5,7 +5,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Entity } from './model/entity';
 
-const storage = new AsyncLocalStorage<Entity>();
+// One store per process, shared by every copy of the agent's code that may be loaded (the bundled
+// dist/agent.js, the compiled modules under dist/ that tests and the Lambda wrapper load, a second
+// installed copy of the package): an entity made current by one copy must be current for all.
+const STORE_KEY = Symbol.for('@xray/agent.context');
+const storage: AsyncLocalStorage<Entity> = ((globalThis as Record<symbol, unknown>)[STORE_KEY] ??=
+  new AsyncLocalStorage<Entity>()) as AsyncLocalStorage<Entity>;
 
 /** The segment or subsegment that is current for this async flow, if any. */
 export function active(): Entity | undefined {

@@ -12,6 +12,11 @@ export interface AgentRuntime {
   readonly emitter: UdpEmitter;
   /** name → outcome, for the debug log and `xray-agent doctor`. */
   readonly instrumentations: Record<string, string>;
+  /**
+   * Lambda only: loads the user's handler wrapped (lambda/handler.mjs calls it), from this same
+   * agent instance so that it shares its recorder, context and log level.
+   */
+  readonly loadLambdaHandler?: () => Promise<unknown>;
 }
 
 const KEY = Symbol.for('@xray/agent.runtime');

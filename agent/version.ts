@@ -2,14 +2,14 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { packageRoot } from './package-root';
 
 let version: string | undefined;
 
 export function agentVersion(): string {
   if (version === undefined) {
     try {
-      // dist/agent/version.js → ../../package.json
-      version = (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+      version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
     } catch {
       version = '0.0.0';
     }

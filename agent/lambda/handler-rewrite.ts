@@ -12,6 +12,7 @@
 // the handler string is one the runtime would refuse (it must fail exactly as without the agent),
 // `_HANDLER` already points at the wrapper, or the wrapper file is missing.
 
+import { packageRoot } from '../package-root';
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 
@@ -22,7 +23,7 @@ const FUNCTION_EXPR = /^([^.]*)\.(.*)$/;
 
 /** lambda/handler.mjs at the package root (this file is dist/agent/lambda/handler-rewrite.js). */
 export function wrapperModulePath(): string {
-  return resolve(__dirname, '..', '..', '..', 'lambda', 'handler.mjs');
+  return resolve(packageRoot(), 'lambda', 'handler.mjs');
 }
 
 /** `<dir>/handler.handler`: the handler string that makes the runtime load the wrapper. */

@@ -4,10 +4,7 @@
 // connects to the daemon.
 
 import type { AgentConfig } from '../config/load';
-import { CentralizedSampler } from './centralized-sampler';
-import { DaemonProxyClient } from './daemon-proxy-client';
 import { createLocalSampler } from './local-sampler';
-import { SamplingPoller } from './poller';
 import type { Sampler } from './types';
 
 export type SamplerConfig = Pick<
@@ -20,11 +17,31 @@ export function createSampler(config: SamplerConfig): Sampler {
   // where the config default turns it off), and the fallback when it is on.
   const local = createLocalSampler(config.samplingRules);
   if (!config.centralizedSampling) return local;
+  // The centralized modules are loaded off the start-up path: by an unref'd timer right after
+  // start, or by the first decision if that comes sooner. A short script loads none of it.
+  let centralized: Sampler | undefined;
+  const build = (): Sampler => (centralized ??= buildCentralized(config, local));
+  const warm = setTimeout(build, 0);
+  warm.unref();
+  return {
+    decide: (req) => (centralized ?? build()).decide(req),
+    close: () => {
+      clearTimeout(warm);
+      centralized?.close?.();
+    },
+  };
+}
 
+function buildCentralized(config: SamplerConfig, local: Sampler): Sampler {
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { CentralizedSampler } = require('./centralized-sampler') as typeof import('./centralized-sampler');
+  const { DaemonProxyClient } = require('./daemon-proxy-client') as typeof import('./daemon-proxy-client');
+  const { SamplingPoller } = require('./poller') as typeof import('./poller');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const client = new DaemonProxyClient(config.daemon.tcp);
   // The poller needs the sampler and the sampler starts the poller: the late-bound reference is
   // only read after construction, on the first decision.
-  let poller: SamplingPoller | undefined;
+  let poller: InstanceType<typeof SamplingPoller> | undefined;
   const sampler = new CentralizedSampler({
     local,
     rulesTtlMs: config.samplingRulesTtlMs,

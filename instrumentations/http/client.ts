@@ -16,6 +16,7 @@ import type { Subsegment } from '../../agent/model/entity';
 import { parseContentLength } from '../../agent/spans/http-client';
 import { log } from '../../agent/log';
 import { wrap, unwrap } from '../../agent/shim';
+import { whenBuiltinLoaded } from '../../agent/hooks/builtin-load';
 
 const SUBSEGMENT = Symbol('xray.subsegment');
 
@@ -23,10 +24,15 @@ type TracedRequest = ClientRequest & { [SUBSEGMENT]?: Subsegment; protocol?: str
 
 let host: InstrumentationHost | undefined;
 
-function modules(): Array<{ request: (...args: any[]) => ClientRequest; get: (...args: any[]) => ClientRequest }> {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  return [require('node:http'), require('node:https')];
-  /* eslint-enable @typescript-eslint/no-require-imports */
+type ClientModule = { request: (...args: any[]) => ClientRequest; get: (...args: any[]) => ClientRequest };
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const clientModule = (name: 'http' | 'https'): ClientModule => require(`node:${name}`) as ClientModule;
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+function patchModule(mod: ClientModule): void {
+  wrap(mod, 'request', wrapRequest);
+  wrap(mod, 'get', wrapGet(mod));
 }
 
 function wrapRequest(original: (...args: any[]) => ClientRequest) {
@@ -120,17 +126,16 @@ export const httpClient: BuiltinInstrumentation = {
   target: 'node:http and node:https clients (request, get)',
   install(h: InstrumentationHost): void {
     host = h;
-    for (const mod of modules()) {
-      wrap(mod, 'request', wrapRequest);
-      wrap(mod, 'get', wrapGet(mod));
-    }
+    // Patched when the app starts using them, not at start-up (agent/hooks/builtin-load.ts).
+    whenBuiltinLoaded('http', () => patchModule(clientModule('http')));
+    whenBuiltinLoaded('https', () => patchModule(clientModule('https')));
     for (const [name, fn] of CHANNELS) diagnostics.subscribe(name, fn);
   },
   uninstall(): void {
     host = undefined;
-    for (const mod of modules()) {
-      unwrap(mod, 'request');
-      unwrap(mod, 'get');
+    for (const name of ['http', 'https'] as const) {
+      unwrap(clientModule(name), 'request');
+      unwrap(clientModule(name), 'get');
     }
     for (const [name, fn] of CHANNELS) diagnostics.unsubscribe(name, fn);
   },

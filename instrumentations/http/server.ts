@@ -17,6 +17,7 @@ import type { BuiltinInstrumentation, InstrumentationHost } from '../../agent/in
 import type { HttpServerSpans } from '../../agent/spans/http-server';
 import type { Segment } from '../../agent/model/entity';
 import { wrap, unwrap } from '../../agent/shim';
+import { whenBuiltinLoaded } from '../../agent/hooks/builtin-load';
 import { active, runApply } from '../../agent/context';
 import { parseContentLength } from '../../agent/spans/http-client';
 import { log } from '../../agent/log';
@@ -31,23 +32,27 @@ type TracedRequest = IncomingMessage & { [CONTEXT]?: Segment };
 
 let spans: HttpServerSpans | undefined;
 
-function prototypes(): object[] {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  return [require('node:http').Server.prototype, require('node:https').Server.prototype];
-  /* eslint-enable @typescript-eslint/no-require-imports */
+type HttpModule = typeof import('node:http');
+
+/** The server-side patches of one module (https shares ServerResponse and IncomingMessage). */
+function patchModule(mod: HttpModule, withMessages: boolean): void {
+  wrap(mod.Server.prototype, 'emit', wrapEmit);
+  if (!withMessages) return;
+  wrap(mod.ServerResponse.prototype, 'writeHead', wrapWriteHead);
+  for (const proto of [mod.IncomingMessage.prototype, mod.ServerResponse.prototype]) wrap(proto, 'emit', wrapMessageEmit);
 }
 
-function responsePrototype(): object {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('node:http').ServerResponse.prototype;
+function unpatchModule(mod: HttpModule, withMessages: boolean): void {
+  unwrap(mod.Server.prototype, 'emit');
+  if (!withMessages) return;
+  unwrap(mod.ServerResponse.prototype, 'writeHead');
+  for (const proto of [mod.IncomingMessage.prototype, mod.ServerResponse.prototype]) unwrap(proto, 'emit');
 }
 
-function messagePrototypes(): object[] {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const http = require('node:http') as typeof import('node:http');
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  return [http.IncomingMessage.prototype, http.ServerResponse.prototype];
-}
+/* eslint-disable @typescript-eslint/no-require-imports */
+const httpModule = (): HttpModule => require('node:http') as HttpModule;
+const httpsModule = (): HttpModule => require('node:https') as HttpModule;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 function wrapMessageEmit(original: (...args: any[]) => boolean) {
   return function emit(this: { [CONTEXT]?: Segment }): boolean {
@@ -140,14 +145,13 @@ export const httpServer: BuiltinInstrumentation = {
   target: 'node:http and node:https servers (Server#emit "request")',
   install(host: InstrumentationHost): void {
     spans = host.httpServer;
-    for (const proto of prototypes()) wrap(proto, 'emit', wrapEmit);
-    wrap(responsePrototype(), 'writeHead', wrapWriteHead);
-    for (const proto of messagePrototypes()) wrap(proto, 'emit', wrapMessageEmit);
+    // Patched when the app starts using them, not at start-up (agent/hooks/builtin-load.ts).
+    whenBuiltinLoaded('http', () => patchModule(httpModule(), true));
+    whenBuiltinLoaded('https', () => patchModule(httpsModule(), false));
   },
   uninstall(): void {
     spans = undefined;
-    for (const proto of prototypes()) unwrap(proto, 'emit');
-    unwrap(responsePrototype(), 'writeHead');
-    for (const proto of messagePrototypes()) unwrap(proto, 'emit');
+    unpatchModule(httpModule(), true);
+    unpatchModule(httpsModule(), false);
   },
 };

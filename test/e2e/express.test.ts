@@ -16,6 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startUdpDaemon, type UdpDaemon, type XrayDocument } from '../helpers/udp-daemon';
 import { spawnApp, httpRequest, runToExit, type HttpResponse, type Loader, type RunningApp } from '../helpers/spawn-app';
+import { agentLogLines, comparable } from '../helpers/framework-e2e';
 import { startUpstream, headerFields, type Upstream } from '../helpers/upstream';
 import { installVersion, versionsUnderTest } from '../helpers/versions';
 
@@ -110,20 +111,7 @@ function segmentFor(docs: readonly XrayDocument[], root: string): XrayDocument |
 }
 
 /** What the app answered, minus the agent's own header and the clock. */
-function comparable(res: HttpResponse): unknown {
-  const headers = { ...res.headers };
-  delete headers['x-amzn-trace-id'];
-  delete headers.date;
-  return { status: res.status, body: res.body, headers };
-}
 
-/** The agent's log lines (pino JSON on stderr). */
-function agentLogLines(stderr: string): Array<{ level: number; msg: string }> {
-  return stderr
-    .split('\n')
-    .filter((l) => l.startsWith('{') && l.includes('"@xray/agent"'))
-    .map((l) => JSON.parse(l) as { level: number; msg: string });
-}
 
 /** The app's own stderr (express logs each error it answers), without stack frames, agent lines and pids. */
 function appStderr(stderr: string): string {

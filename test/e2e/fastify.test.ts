@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startUdpDaemon, type UdpDaemon, type XrayDocument } from '../helpers/udp-daemon';
 import { spawnApp, httpRequest, repoRoot, type HttpResponse, type Loader, type RunningApp } from '../helpers/spawn-app';
+import { agentLogLines, comparable } from '../helpers/framework-e2e';
 import { startUpstream, headerFields, type Upstream } from '../helpers/upstream';
 import { installVersion, versionsUnderTest } from '../helpers/versions';
 
@@ -119,12 +120,6 @@ function segmentFor(docs: readonly XrayDocument[], root: string): XrayDocument |
 }
 
 /** What the app answered, minus the agent's own header and the clock. */
-function comparable(res: HttpResponse): unknown {
-  const headers = { ...res.headers };
-  delete headers['x-amzn-trace-id'];
-  delete headers.date;
-  return { status: res.status, body: res.body, headers };
-}
 
 async function withApp<T>(loader: Loader, script: string, appEnv: Record<string, string>, fn: (app: RunningApp) => Promise<T>, nodeArgs?: string[]): Promise<{ result: T; app: RunningApp }> {
   const app = await spawnApp({ script, loader, env: appEnv, nodeArgs });
@@ -139,13 +134,6 @@ async function withApp<T>(loader: Loader, script: string, appEnv: Record<string,
   }
 }
 
-/** The agent's log lines (pino JSON on stderr). */
-function agentLogLines(stderr: string): Array<{ level: number; msg: string }> {
-  return stderr
-    .split('\n')
-    .filter((l) => l.startsWith('{') && l.includes('"@xray/agent"'))
-    .map((l) => JSON.parse(l) as { level: number; msg: string });
-}
 
 /** Runs every case against a running app and checks the segments the daemon received. */
 async function checkCases(app: RunningApp, label: string): Promise<Map<string, unknown>> {

@@ -15,6 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startUdpDaemon, type UdpDaemon, type XrayDocument } from '../helpers/udp-daemon';
 import { spawnApp, httpRequest, type HttpResponse, type Loader, type RunningApp } from '../helpers/spawn-app';
+import { agentLogLines, comparable, isAgentStackFrame } from '../helpers/framework-e2e';
 import { startUpstream, headerFields, type Upstream } from '../helpers/upstream';
 import { installVersion, versionsUnderTest } from '../helpers/versions';
 
@@ -87,12 +88,6 @@ function segmentFor(docs: readonly XrayDocument[], root: string): XrayDocument |
 }
 
 /** What the app answered, minus the agent's own header and the clock. */
-function comparable(res: HttpResponse): unknown {
-  const headers = { ...res.headers };
-  delete headers['x-amzn-trace-id'];
-  delete headers.date;
-  return { status: res.status, body: res.body, headers };
-}
 
 /**
  * The app's and hapi's own stderr (hapi prints developer errors' stacks): without the agent's log
@@ -101,7 +96,7 @@ function comparable(res: HttpResponse): unknown {
 function appStderr(stderr: string): string {
   return stderr
     .split('\n')
-    .filter((l) => !l.includes('"@xray/agent"') && !l.includes(`${path.sep}dist${path.sep}instrumentations${path.sep}`))
+    .filter((l) => !l.includes('"@xray/agent"') && !isAgentStackFrame(l))
     .join('\n')
     .replace(/\(node:\d+\)/g, '(node)');
 }
@@ -119,13 +114,6 @@ async function withApp<T>(loader: Loader, script: string, appEnv: Record<string,
   }
 }
 
-/** The agent's log lines (pino JSON on stderr). */
-function agentLogLines(stderr: string): Array<{ level: number; msg: string }> {
-  return stderr
-    .split('\n')
-    .filter((l) => l.startsWith('{') && l.includes('"@xray/agent"'))
-    .map((l) => JSON.parse(l) as { level: number; msg: string });
-}
 
 const keyOf = (c: Case): string => `${c.method ?? 'GET'} ${c.path}`;
 

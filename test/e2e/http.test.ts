@@ -5,13 +5,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startUdpDaemon, findSubsegments, type UdpDaemon, type XrayDocument } from '../helpers/udp-daemon';
-import { spawnApp, httpRequest, type Loader, type RunningApp } from '../helpers/spawn-app';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { spawnApp, httpRequest, repoRoot, type Loader, type RunningApp } from '../helpers/spawn-app';
 import { startUpstream, headerFields, type Upstream } from '../helpers/upstream';
 
 const ALWAYS = JSON.stringify({ version: 2, default: { fixed_target: 0, rate: 1 } });
 const ROOT = '1-5759e988-bd862e3fe1be46a994272793';
 const TRACE_ID_RE = /^1-[0-9a-f]{8}-[0-9a-f]{24}$/;
 const ID_RE = /^[0-9a-f]{16}$/;
+const AGENT_VERSION = (JSON.parse(readFileSync(path.join(repoRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 
 let daemon: UdpDaemon;
 let upstream: Upstream;
@@ -88,7 +91,7 @@ for (const [loader, script] of [
       assert.equal(xray.sdk, 'X-Ray for Node.js');
       assert.equal(xray.auto_instrumentation, true);
       assert.equal(xray.agent, '@xray/agent');
-      assert.match(String(xray.sdk_version), /^\d+\.\d+\.\d+/);
+      assert.equal(xray.sdk_version, AGENT_VERSION, 'the agent version from its package.json');
       assert.deepEqual(seg.service, { runtime: 'node', runtime_version: process.version });
 
       const subs = seg.subsegments ?? [];

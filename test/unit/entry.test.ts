@@ -1,0 +1,21 @@
+// The package entry (register.js → the bundled dist/agent.js) exposes exactly the manual API,
+// to CommonJS and to ESM named imports, as one module instance.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { runToExit, repoRoot } from '../helpers/spawn-app';
+import * as api from '../../agent/api';
+
+const register = path.join(repoRoot(), 'register.js');
+const apiNames = Object.keys(api).filter((k) => k !== '__esModule').sort();
+
+test('CommonJS and ESM see the same API names, the same functions', async () => {
+  const script = path.join(repoRoot(), 'test', 'fixtures', 'entry-exports.mjs');
+  const r = await runToExit({ script, args: [register], loader: 'none', env: { AWS_XRAY_SDK_ENABLED: 'false' } });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { esm: string[]; cjs: string[]; same: boolean };
+  assert.deepEqual(out.cjs, apiNames);
+  assert.deepEqual(out.esm.filter((k) => k !== 'default' && k !== '__esModule'), apiNames);
+  assert.equal(out.same, true, 'named imports are the functions require() returns');
+});
