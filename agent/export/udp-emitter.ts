@@ -8,6 +8,8 @@ import { isIPv4, isIPv6, type Endpoint } from '../config/daemon-address';
 
 /** Shortest time between two fresh DNS lookups of the daemon's name after it refused datagrams. */
 const RECONNECT_INTERVAL_MS = 5000;
+/** How long sends are skipped after the daemon refused one (it is probed again after that). */
+const REFUSED_PAUSE_MS = 1000;
 
 export interface EmitterStats {
   sent: number;
@@ -15,10 +17,12 @@ export interface EmitterStats {
   droppedQueueFull: number;
   /** Failed at the socket (EMSGSIZE, ECONNREFUSED from a previous ICMP, DNS failure…). */
   failed: number;
+  /** Not sent because the daemon was refusing datagrams moments before. */
+  droppedDaemonDown: number;
 }
 
 export class UdpEmitter {
-  readonly stats: EmitterStats = { sent: 0, droppedQueueFull: 0, failed: 0 };
+  readonly stats: EmitterStats = { sent: 0, droppedQueueFull: 0, failed: 0, droppedDaemonDown: 0 };
   private socket: Socket | undefined;
   private connected = false;
   /** Datagrams waiting for the socket to connect (only during the first few ms). */
@@ -28,6 +32,8 @@ export class UdpEmitter {
   private readonly onSent = (err: Error | null): void => this.sendDone(err);
   private readonly hostIsName: boolean;
   private lastReconnect = 0;
+  /** While non-zero: the daemon refused datagrams; sends are dropped until this time (ms). */
+  private refusedUntil = 0;
 
   constructor(
     private readonly daemon: Endpoint,
@@ -38,6 +44,15 @@ export class UdpEmitter {
 
   /** Queues one datagram (header line + document). Never throws. */
   send(datagram: string): void {
+    if (this.refusedUntil !== 0) {
+      // The daemon refused the last datagrams: each refused send costs an exception object in
+      // Node, so while it is down, drop without trying, and probe again every REFUSED_PAUSE_MS.
+      if (Date.now() < this.refusedUntil) {
+        this.stats.droppedDaemonDown++;
+        return;
+      }
+      this.refusedUntil = 0;
+    }
     if (this.inFlight + this.pending.length >= this.maxInFlight) {
       this.stats.droppedQueueFull++;
       log.once('emitter.queueFull', 'warn', 'too many X-Ray documents in flight; dropping new ones (counted)', {
@@ -148,6 +163,7 @@ export class UdpEmitter {
       });
     }
     // A DNS or connect failure leaves no usable socket: drop what waited and retry on the next send.
+    if (code === 'ECONNREFUSED') this.refusedUntil = Date.now() + REFUSED_PAUSE_MS;
     if (!this.connected && this.socket) {
       this.stats.failed += this.pending.length;
       this.pending = [];

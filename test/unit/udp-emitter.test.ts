@@ -140,6 +140,34 @@ test('a daemon on a closed port: no throw, failures counted, flush still resolve
   }
 });
 
+test('while the daemon refuses datagrams, sends are skipped for a second, then tried again', async () => {
+  const port = await closedPort();
+  const emitter = new UdpEmitter({ host: '127.0.0.1', port }, 100);
+  try {
+    // Until a refusal comes back (ICMP), sends go out; afterwards they are dropped unsent.
+    for (let i = 0; i < 50 && emitter.stats.failed === 0; i++) {
+      emitter.send(datagram(i));
+      await emitter.flush();
+      await sleep(10);
+    }
+    assert.ok(emitter.stats.failed >= 1, JSON.stringify(emitter.stats));
+    const failed = emitter.stats.failed;
+    for (let i = 0; i < 10; i++) emitter.send(datagram(i));
+    assert.equal(emitter.stats.droppedDaemonDown, 10, 'skipped without a send while the daemon is down');
+    assert.equal(emitter.stats.failed, failed);
+    await sleep(1100);
+    // After the pause the daemon is probed again: the send is attempted (and refused again).
+    emitter.send(datagram(99));
+    await emitter.flush();
+    await sleep(20);
+    emitter.send(datagram(100));
+    await emitter.flush();
+    assert.ok(emitter.stats.failed > failed, `tried again after the pause (${JSON.stringify(emitter.stats)})`);
+  } finally {
+    emitter.close();
+  }
+});
+
 /**
  * Makes `host` fail its first lookup (through the real resolver: `.invalid` never resolves) and
  * resolve to 127.0.0.1 afterwards, as when a container's DNS entry appears after the app started.
