@@ -7,41 +7,20 @@
 // without the agent, hapi 20 left alone with one warning, and broken internals (a patch that
 // fails halfway is undone whole).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startUdpDaemon, type UdpDaemon, type XrayDocument } from '../helpers/udp-daemon';
-import { spawnApp, httpRequest, type HttpResponse, type Loader, type RunningApp } from '../helpers/spawn-app';
-import { agentLogLines, comparable, isAgentStackFrame } from '../helpers/framework-e2e';
-import { startUpstream, headerFields, type Upstream } from '../helpers/upstream';
+import { agentLogLines, appStderr, bothLoaders, FrameworkE2e, isAgentStackFrame, send, type FrameworkCase } from '../helpers/framework-e2e';
 import { installVersion, versionsUnderTest } from '../helpers/versions';
 
-const ALWAYS = JSON.stringify({ version: 2, default: { fixed_target: 0, rate: 1 } });
 const BELOW_FLOOR = '20.3.0';
 
-let daemon: UdpDaemon;
-let upstream: Upstream;
-before(async () => {
-  daemon = await startUdpDaemon();
-  upstream = await startUpstream();
-});
-after(async () => {
-  await daemon.close();
-  await upstream.close();
-});
+const e2e = new FrameworkE2e(0x4a91000000);
 
-interface Case {
-  method?: string;
-  path: string;
-  status: number;
-  route?: string;
-  flags?: Partial<Record<'error' | 'throttle' | 'fault', true>>;
+interface Case extends FrameworkCase {
   cause?: { type: string; message: string };
-  /** Upstream paths called from the handler, each a subsegment. */
-  downstream?: string[];
 }
 
 const CASES: Case[] = [
@@ -61,143 +40,28 @@ const CASES: Case[] = [
   { method: 'POST', path: '/plain', status: 404, flags: { error: true }, cause: { type: 'Not Found', message: 'Not Found' } },
 ];
 
-function env(nodeModules: string): Record<string, string> {
-  return {
-    AWS_XRAY_DAEMON_ADDRESS: daemon.address,
-    AWS_XRAY_SAMPLING_RULES: ALWAYS,
-    AWS_XRAY_CENTRALIZED_SAMPLING: 'false',
-    UPSTREAM_URL: upstream.url,
-    XRAY_TEST_NODE_MODULES: nodeModules,
-  };
-}
-
-let traceCounter = 0;
-function newRoot(): string {
-  traceCounter += 1;
-  return `1-5759e988-${(0x4a91000000 + traceCounter).toString(16).padStart(24, '0')}`;
-}
-
-function send(app: RunningApp, c: Pick<Case, 'method' | 'path'>, root: string | undefined): Promise<HttpResponse> {
-  const headers: http.OutgoingHttpHeaders = {};
-  if (root !== undefined) headers['x-amzn-trace-id'] = `Root=${root};Sampled=1`;
-  return httpRequest(app.url(c.path), { method: c.method, headers });
-}
-
-function segmentFor(docs: readonly XrayDocument[], root: string): XrayDocument | undefined {
-  return docs.find((d) => d.trace_id === root && d.type !== 'subsegment');
-}
-
-/** What the app answered, minus the agent's own header and the clock. */
-
-/**
- * The app's and hapi's own stderr (hapi prints developer errors' stacks): without the agent's log
- * lines, pids, and stack frames of the agent's wrappers (a wrapped method is one more frame).
- */
-function appStderr(stderr: string): string {
-  return stderr
-    .split('\n')
-    .filter((l) => !l.includes('"@xray/agent"') && !isAgentStackFrame(l))
-    .join('\n')
-    .replace(/\(node:\d+\)/g, '(node)');
-}
-
-async function withApp<T>(loader: Loader, script: string, appEnv: Record<string, string>, fn: (app: RunningApp) => Promise<T>): Promise<{ result: T; app: RunningApp }> {
-  const app = await spawnApp({ script, loader, env: appEnv });
-  try {
-    return { result: await fn(app), app };
-  } catch (err) {
-    // What the app (and the agent in it) wrote is the first thing to read when a check fails.
-    if (err instanceof Error) err.message += `\n--- app stderr (${script}, ${loader}) ---\n${app.stderr.slice(-4000)}`;
-    throw err;
-  } finally {
-    await app.stop();
-  }
-}
-
-
-const keyOf = (c: Case): string => `${c.method ?? 'GET'} ${c.path}`;
-
-/** Runs every case against a running app and checks the segments the daemon received. */
-async function checkCases(app: RunningApp, label: string): Promise<Map<string, unknown>> {
-  const responses = new Map<string, unknown>();
-  const roots = new Map<Case, string>();
-  upstream.requests.length = 0;
-  for (const c of CASES) {
-    const root = newRoot();
-    roots.set(c, root);
-    const res = await send(app, c, root);
-    assert.equal(res.status, c.status, `${label} ${keyOf(c)}: status (body ${res.body})`);
-    responses.set(keyOf(c), comparable(res));
-  }
-  const docs = await daemon.waitFor((d) => [...roots.values()].every((r) => segmentFor(d, r) !== undefined), 10_000);
-  for (const c of CASES) {
-    const at = `${label} ${keyOf(c)}`;
-    const seg = segmentFor(docs, roots.get(c)!)!;
-    assert.equal(seg.http?.request?.url, `http://127.0.0.1:${app.port}${c.path.split('?')[0]}`, `${at}: the real path is recorded`);
-    assert.equal(seg.http?.response?.status, c.status, at);
-    assert.equal(seg.annotations?.http_route, c.route, `${at}: route annotation`);
-    assert.deepEqual(
-      { error: seg.error, throttle: seg.throttle, fault: seg.fault },
-      { error: undefined, throttle: undefined, fault: undefined, ...c.flags },
-      `${at}: flags`,
-    );
-    const cause = seg.cause as { exceptions: Array<{ type: string; message: string }> } | undefined;
-    if (c.cause === undefined) {
-      assert.equal(cause, undefined, `${at}: no cause`);
-    } else {
-      assert.ok(cause !== undefined && typeof cause === 'object', `${at}: cause recorded`);
-      assert.equal(cause.exceptions.length, 1, `${at}: the error is recorded once`);
-      assert.deepEqual({ type: cause.exceptions[0].type, message: cause.exceptions[0].message }, c.cause, `${at}: cause`);
-    }
-    const subs = seg.subsegments ?? [];
-    assert.deepEqual(
-      subs.map((s) => s.http?.request?.url),
-      (c.downstream ?? []).map((p) => `${upstream.url}${p}`),
-      `${at}: downstream calls are subsegments of the request's segment`,
-    );
-    for (const s of subs) {
-      const seen = upstream.requests.find((r) => headerFields(r.traceHeader).Parent === s.id);
-      assert.ok(seen !== undefined, `${at}: the upstream received Parent=${s.id}`);
-      assert.equal(headerFields(seen.traceHeader).Root, roots.get(c));
-    }
-  }
-  return responses;
-}
-
 for (const version of versionsUnderTest('@hapi/hapi')) {
-  for (const [loader, script] of [
-    ['require', 'hapi/app.js'],
-    ['import', 'hapi/app.mjs'],
-  ] as Array<[Loader, string]>) {
+  for (const [loader, script] of bothLoaders('hapi')) {
     test(`@hapi/hapi ${version} (${loader}, ${script}): routes, errors, downstream calls; responses as without the agent`, async () => {
       const nodeModules = installVersion('@hapi/hapi', version);
-      daemon.clear();
-      const traced = await withApp(loader, script, env(nodeModules), (app) => checkCases(app, `hapi ${version} ${loader}`));
-      assert.deepEqual(agentLogLines(traced.app.stderr), [], 'the agent logged nothing');
-
-      const plain = await withApp('none', script, env(nodeModules), async (app) => {
-        const out = new Map<string, unknown>();
-        for (const c of CASES) out.set(keyOf(c), comparable(await send(app, c, undefined)));
-        return out;
-      });
-      for (const [key, res] of plain.result) assert.deepEqual(traced.result.get(key), res, `${key}: same response with and without the agent`);
-      const portless = (s: string) => s.replace(/^LISTENING \d+$/m, 'LISTENING <port>');
-      assert.equal(portless(traced.app.stdout), portless(plain.app.stdout), 'same stdout');
-      assert.match(plain.app.stderr, /bad type/, "hapi's debug output for developer errors is written");
-      assert.equal(appStderr(traced.app.stderr), appStderr(plain.app.stderr), 'same stderr from the app and hapi');
+      const { traced, plain } = await e2e.tracedAndPlain(loader, script, e2e.env(nodeModules), CASES, `hapi ${version} ${loader}`);
+      assert.match(plain.stderr, /bad type/, "hapi's debug output for developer errors is written");
+      // The app's and hapi's own stderr (hapi prints developer errors' stacks), without stack
+      // frames of the agent's wrappers (a wrapped method is one more frame).
+      assert.equal(appStderr(traced.stderr, isAgentStackFrame), appStderr(plain.stderr, isAgentStackFrame), 'same stderr from the app and hapi');
     });
   }
 }
 
 test(`@hapi/hapi ${BELOW_FLOOR} (below the supported range) is left unpatched with one warning`, async () => {
   const nodeModules = installVersion('@hapi/hapi', BELOW_FLOOR);
-  daemon.clear();
-  const root = newRoot();
-  const { app, result: seg } = await withApp('require', 'hapi/app.js', env(nodeModules), async (a) => {
+  e2e.daemon.clear();
+  const root = e2e.newRoot();
+  const { app, result: seg } = await e2e.withApp('require', 'hapi/app.js', e2e.env(nodeModules), async (a) => {
     const res = await send(a, { path: '/api/missing/3' }, root);
     assert.equal(res.status, 404);
     assert.match(res.body, /no such user 3/);
-    return segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+    return e2e.segmentOf(root);
   });
   assert.equal(seg.annotations?.http_route, undefined, 'no route: hapi 20 is not instrumented');
   assert.equal(seg.cause, undefined);
@@ -258,12 +122,12 @@ exports.server = exports.Server = function server(options) {
 `,
   );
   try {
-    daemon.clear();
-    const root = newRoot();
-    const { app, result: seg } = await withApp('require', 'hapi/minimal-app.js', env(path.join(dir, 'node_modules')), async (a) => {
+    e2e.daemon.clear();
+    const root = e2e.newRoot();
+    const { app, result: seg } = await e2e.withApp('require', 'hapi/minimal-app.js', e2e.env(path.join(dir, 'node_modules')), async (a) => {
       const ok = await send(a, { path: '/hello/world' }, root);
       assert.deepEqual([ok.status, ok.body], [200, 'hello world']);
-      return segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+      return e2e.segmentOf(root);
     });
     assert.equal(seg.http?.response?.status, 200, 'the request is still traced by the HTTP server instrumentation');
     assert.equal(seg.annotations, undefined, 'the _lookup wrap was undone with the failed patch');
