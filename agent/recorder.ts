@@ -69,7 +69,8 @@ export class Recorder implements Tracer {
   private resourceAws: Record<string, unknown> | undefined;
   /** Where subsegments go when no entity is active (Lambda: the invocation's facade). */
   private fallbackParent: (() => Entity | undefined) | undefined;
-  private readonly service = { runtime: 'node', runtime_version: process.version };
+  // Shared by every segment and frozen: the serializer writes frozen blocks' JSON once.
+  private readonly service = Object.freeze({ runtime: 'node', runtime_version: process.version });
 
   constructor(
     readonly options: RecorderOptions,
@@ -289,16 +290,16 @@ export class Recorder implements Tracer {
   }
 
   private awsBlock(): Record<string, unknown> {
-    return (this.sharedAws ??= { xray: this.xray(), ...this.resourceAws });
+    return (this.sharedAws ??= Object.freeze({ xray: this.xray(), ...this.resourceAws }));
   }
 
   private xray(): Record<string, unknown> {
-    return (this.xrayBlock ??= {
+    return (this.xrayBlock ??= Object.freeze({
       sdk: 'X-Ray for Node.js',
       sdk_version: agentVersion(),
       auto_instrumentation: true,
       agent: '@xray/agent',
-    });
+    }));
   }
 }
 

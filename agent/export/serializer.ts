@@ -5,6 +5,7 @@
 //    frames, SQL text, annotations) before, as a last resort, being dropped — counted, logged once.
 
 import type { Entity, Subsegment } from '../model/entity';
+import { entityJson } from './entity-json';
 import { log } from '../log';
 
 export const DATAGRAM_HEADER = '{"format":"json","version":1}\n';
@@ -50,7 +51,7 @@ export class Serializer {
   }
 
   private emitTree(entity: Entity): void {
-    const datagram = DATAGRAM_HEADER + JSON.stringify(entity);
+    const datagram = DATAGRAM_HEADER + entityJson(entity);
     if (this.fits(datagram)) {
       this.send(datagram);
       return;

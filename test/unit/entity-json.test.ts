@@ -1,0 +1,79 @@
+// entityJson writes exactly what JSON.stringify(entity) would (same keys, order and values),
+// for every field an entity can carry, nested and independent subsegments, and shared blocks.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Recorder } from '../../agent/recorder';
+import { entityJson } from '../../agent/export/entity-json';
+import type { Entity } from '../../agent/model/entity';
+
+function recorder(): Recorder {
+  return new Recorder(
+    {
+      serviceName: 'svc "quoted" ünïcode',
+      contextMissing: 'IGNORE_ERROR',
+      streamingThreshold: 100,
+      maxStackFrames: 10,
+      maxDatagramBytes: 64512,
+      segmentFlushTimeoutMs: 30000,
+      maxOpenSegments: 100,
+      maxSubsegmentsPerSegment: 100,
+      origin: 'AWS::EC2::Instance',
+    },
+    { decide: () => ({ sampled: true, ruleName: 'Default' }) },
+    { send: () => {}, flush: async () => {} },
+  );
+}
+
+const same = (e: Entity, label: string) => assert.equal(entityJson(e), JSON.stringify(e), label);
+
+test('a bare segment and one with every field', () => {
+  const r = recorder();
+  const bare = r.startSegment({});
+  same(bare, 'open segment (in_progress)');
+  const seg = r.startSegment({ header: { root: '1-5759e988-bd862e3fe1be46a994272793', parent: '53995c3f42cd8ad8', sampled: '1', extra: 'Lineage=a:1' } });
+  seg.setUser('u-"42"\n');
+  seg.http = { request: { method: 'GET', url: 'http://h/p"\\', user_agent: 'ua\u0001', client_ip: '::1', x_forwarded_for: true }, response: { status: 503, content_length: 12 } };
+  seg.addAnnotation('k', 'v"');
+  seg.addAnnotation('n', 1.5);
+  seg.addAnnotation('b', false);
+  seg.addMetadata('cart', { items: [1, 2, { deep: 'x' }], big: 10n }, 'shop');
+  seg.addError(new RangeError('bad "thing"'));
+  seg.addErrorFlag();
+  seg.addThrottleFlag();
+  const a = seg.addNewSubsegment('child "a"')!;
+  a.namespace = 'remote';
+  a.traced = true;
+  a.sql = { url: 'postgresql://h:5432/db', sanitized_query: 'SELECT "x" FROM t WHERE a = $1' };
+  const b = a.addNewSubsegment('grandchild')!;
+  b.aws = { operation: 'GetItem', table_name: 't' };
+  b.close();
+  a.close(new Error('child failed'));
+  seg.addError(new Error('again'));
+  same(seg, 'open segment with children and every field');
+  seg.close();
+  same(seg, 'closed segment');
+  same(a, 'embedded subsegment');
+  a.independent = true;
+  same(a, 'independent subsegment');
+});
+
+test('shared frozen blocks are written the same every time', () => {
+  const r = recorder();
+  for (let i = 0; i < 3; i++) {
+    const s = r.startSegment({});
+    s.close();
+    same(s, `segment ${i}`);
+  }
+});
+
+test('a string cause (reference to an exception recorded on a child)', () => {
+  const r = recorder();
+  const seg = r.startSegment({});
+  const sub = seg.addNewSubsegment('x')!;
+  const err = new Error('propagates');
+  sub.close(err);
+  seg.close(err);
+  assert.equal(typeof seg.cause, 'string');
+  same(seg, 'segment with a string cause');
+});
