@@ -25,6 +25,8 @@ const procfs = require('./lib/procfs');
 const APPS = {
   plain: { name: 'plain', script: path.join(__dirname, 'apps', 'plain.js') },
   downstream: { name: 'downstream', script: path.join(__dirname, 'apps', 'downstream.js') },
+  // express from .test-versions (installed on demand, as the tests do): the newest express 5.
+  express: { name: 'express', script: path.join(__dirname, 'apps', 'express.js'), path: '/users/42' },
 };
 
 function progress(msg) {
@@ -92,6 +94,11 @@ async function main() {
   const records = [];
   let startup;
   try {
+    if (appNames.includes('express')) {
+      const { installVersion, versionsUnderTest } = require('../dist/test/helpers/versions.js');
+      const newest = versionsUnderTest('express').at(-1);
+      APPS.express.env = { EXPRESS_NODE_MODULES: installVersion('express', newest) };
+    }
     if (appNames.includes('downstream')) {
       upstream = await spawnApp({
         label: 'upstream',

@@ -28,7 +28,7 @@ async function measureRound({ app, agent, sink, opts }) {
     env: childEnv(agent, sink.address, `bench-${app.name}`, app.env),
   });
   try {
-    const load = { port: proc.port, connections: opts.connections, pipelining: opts.pipelining, rate: opts.rate };
+    const load = { port: proc.port, connections: opts.connections, pipelining: opts.pipelining, rate: opts.rate, path: app.path ?? '/' };
     if (opts.warmup > 0) await runLoad({ ...load, duration: opts.warmup });
     await sleep(opts.settleMs);
 

@@ -49,7 +49,7 @@ const ENV = {
 function usage() {
   return [
     'usage: node bench/run.js [--quick] [--rounds=N] [--duration=S] [--warmup=S] [--connections=N]',
-    '                         [--pipelining=N] [--startup-runs=N] [--settle-ms=MS] [--rate=N] [--no-write] [--only=plain,downstream,startup]',
+    '                         [--pipelining=N] [--startup-runs=N] [--settle-ms=MS] [--rate=N] [--no-write] [--only=plain,downstream,express,startup]',
     '                         [--agent=path/to/register.js]   (default: the repo\'s register.js)',
     'env:   BENCH_QUICK=1 BENCH_ROUNDS BENCH_DURATION BENCH_WARMUP BENCH_CONNECTIONS BENCH_PIPELINING BENCH_STARTUP_RUNS BENCH_SETTLE_MS BENCH_RATE BENCH_AGENT',
   ].join('\n');
@@ -61,7 +61,7 @@ function camel(flag) {
 
 function parseOptions(argv, env) {
   const quick = argv.includes('--quick') || env.BENCH_QUICK === '1';
-  const opts = { ...(quick ? QUICK : FULL), quick, write: true, only: ['plain', 'downstream', 'startup'], agent: env.BENCH_AGENT || undefined };
+  const opts = { ...(quick ? QUICK : FULL), quick, write: true, only: ['plain', 'downstream', 'express', 'startup'], agent: env.BENCH_AGENT || undefined };
   for (const key of Object.keys(ENV)) {
     if (env[ENV[key]] !== undefined && env[ENV[key]] !== '') opts[key] = toNumber(key, env[ENV[key]], ENV[key]);
   }
