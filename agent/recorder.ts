@@ -11,6 +11,9 @@ import { active } from './context';
 import { log } from './log';
 import { agentVersion } from './version';
 
+/** LOG_ERROR lines about a missing context are at most this frequent. */
+const MISSING_CONTEXT_LOG_INTERVAL_MS = 60_000;
+
 export interface RecorderOptions {
   serviceName: string;
   contextMissing: 'LOG_ERROR' | 'RUNTIME_ERROR' | 'IGNORE_ERROR';
@@ -67,6 +70,8 @@ export class Recorder implements Tracer {
   private sharedAws: Record<string, unknown> | undefined;
   /** Resource data from plugins, kept until sharedAws is (re)built. */
   private resourceAws: Record<string, unknown> | undefined;
+  private lastMissingLog = -Infinity;
+  private missingAtLastLog = 0;
   /** Where subsegments go when no entity is active (Lambda: the invocation's facade). */
   private fallbackParent: (() => Entity | undefined) | undefined;
   // Shared by every segment and frozen: the serializer writes frozen blocks' JSON once.
@@ -161,7 +166,15 @@ export class Recorder implements Tracer {
       throw new Error(`@xray/agent: no active segment for ${what} (AWS_XRAY_CONTEXT_MISSING=RUNTIME_ERROR)`);
     }
     if (strategy === 'LOG_ERROR' || strategy === 'RUNTIME_ERROR') {
-      log.error(`no active segment for ${what}; not traced (AWS_XRAY_CONTEXT_MISSING=${strategy})`);
+      // At most one line a minute (with the count since the last one): a timer or a Lambda init
+      // phase making calls outside any request must not flood the app's logs.
+      const now = Date.now();
+      if (now - this.lastMissingLog >= MISSING_CONTEXT_LOG_INTERVAL_MS) {
+        const since = this.stats.contextMissing - this.missingAtLastLog;
+        this.lastMissingLog = now;
+        this.missingAtLastLog = this.stats.contextMissing;
+        log.error(`no active segment for ${what}; not traced (AWS_XRAY_CONTEXT_MISSING=${strategy})`, since > 1 ? { occurrencesSinceLastLine: since } : undefined);
+      }
     } else {
       log.debug(`no active segment for ${what}; not traced`);
     }

@@ -762,6 +762,15 @@ test('contextMissing: RUNTIME_ERROR throws for manual calls only; LOG_ERROR and 
   }
 });
 
+test('contextMissing LOG_ERROR: one error line, not one per call (counted in stats)', (t) => {
+  const errors = t.mock.method(log, 'error', () => {});
+  const { recorder } = setup({ contextMissing: 'LOG_ERROR' });
+  for (let i = 0; i < 50; i++) recorder.startSubsegment(`call ${i}`);
+  assert.equal(recorder.stats.contextMissing, 50);
+  assert.equal(errors.mock.callCount(), 1);
+  assert.match(String(errors.mock.calls[0].arguments[0]), /no active segment for subsegment "call 0"/);
+});
+
 test('flush() sends segments still waiting for open children, then flushes the transport', async () => {
   const { transport, recorder } = setup();
   const seg = recorder.startSegment({});
