@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { parseArgs } from 'node:util';
 import { parseDatagram } from './datagram';
+import { startSamplingStub } from './sampling-stub';
 import { formatTrace } from './trace-printer';
 import { traceKey, walkEntities } from './trace-tree';
 import type { XrayDocument } from './xray-document';
@@ -25,10 +26,14 @@ export interface ListenerOptions {
   out?: NodeJS.WritableStream;
   /** Default: only when `out` is a TTY that supports colour (honours NO_COLOR / FORCE_COLOR). */
   color?: boolean;
+  /** Also answer the sampling requests on TCP at the same port (default true; see sampling-stub.ts). */
+  samplingStub?: boolean;
 }
 
 export interface Listener {
   port: number;
+  /** TCP port answering sampling requests, or undefined when off or the port was taken. */
+  samplingPort?: number;
   /** Prints traces still waiting for their quiet period, then releases the socket and file. */
   close(): Promise<void>;
 }
@@ -133,11 +138,16 @@ export async function startListener(opts: ListenerOptions = {}): Promise<Listene
   // After a successful bind, socket errors are rare (ICMP noise on some systems); report and go on.
   socket.on('error', (err) => write(`listener socket error: ${err.message}\n`));
 
+  const udpPort = socket.address().port;
+  const stub = opts.samplingStub === false ? undefined : await startSamplingStub(host, udpPort);
+
   let closing: Promise<void> | undefined;
   return {
-    port: socket.address().port,
+    port: udpPort,
+    samplingPort: stub?.port,
     close() {
       closing ??= (async () => {
+        await stub?.close();
         socket.removeAllListeners('message');
         for (const key of [...pending.keys()]) flush(key);
         await new Promise<void>((resolve) => socket.close(() => resolve()));
@@ -151,7 +161,8 @@ export async function startListener(opts: ListenerOptions = {}): Promise<Listene
 export const usage = `Usage: xray-agent listen [--host H] [--port P] [--ndjson FILE] [--quiet-ms MS]
 
 Listens for X-Ray segment documents on UDP, like the X-Ray daemon, and prints each trace as a
-tree. Point an app at it with AWS_XRAY_DAEMON_ADDRESS=<host>:<port>.
+tree. Point an app at it with AWS_XRAY_DAEMON_ADDRESS=<host>:<port>. On TCP at the same port it
+answers the daemon's sampling requests with one rule that samples every request.
 
   --host H        address to bind (default 127.0.0.1)
   --port P        UDP port (default 2000)
@@ -203,6 +214,9 @@ export async function run(argv: string[]): Promise<number> {
   process.stderr.write(
     `xray-agent listen: listening on udp ${shown}` +
       (values.ndjson ? `, appending documents to ${values.ndjson}` : '') +
+      (listener.samplingPort !== undefined
+        ? `\n  answering sampling rule requests on tcp ${shown} (every request is sampled)`
+        : `\n  tcp ${shown} is taken: sampling rules are not served (apps fall back to local rules)`) +
       `\n  run your app with AWS_XRAY_DAEMON_ADDRESS=${shown} (Ctrl-C to stop)\n`,
   );
 
