@@ -51,16 +51,24 @@ function wrapQuery(original: AnyFn, host: InstrumentationHost, driverVersion: st
       log.once('mysql.query', 'error', 'mysql instrumentation failed on a query; it runs untraced', { error: String(err) });
       call = undefined;
     }
-    let q: unknown;
-    try {
-      q = Reflect.apply(original, this, arguments);
-    } catch (err) {
-      call?.end(err);
-      throw err;
-    }
-    if (call !== undefined) track(q, call);
-    return q;
+    return runTracked(original, this, arguments, call);
   };
+}
+
+/**
+ * Runs the driver's query function: a synchronous throw ends the call with that error (and is
+ * rethrown unchanged), otherwise the returned Query object carries the call until it ends.
+ */
+export function runTracked(original: (...a: any[]) => unknown, thisArg: unknown, args: ArrayLike<unknown>, call: SqlCall | undefined): unknown {
+  let q: unknown;
+  try {
+    q = Reflect.apply(original, thisArg, args);
+  } catch (err) {
+    call?.end(err);
+    throw err;
+  }
+  if (call !== undefined) track(q, call);
+  return q;
 }
 
 /** Remembers the call for the driver's Query object; the driver always ends a Query asynchronously. */

@@ -11,7 +11,7 @@ import { log } from '../../agent/log';
 import { SqlCall } from '../sql-common/query-call';
 import { bindLastCallback } from '../sql-common/bind-callback';
 import { mysqlConnectionFacts, mysqlQueryFacts, type MysqlConfig } from '../sql-common/mysql-facts';
-import { track } from './connection';
+import { runTracked } from './connection';
 
 type AnyFn = (...args: any[]) => any;
 
@@ -34,14 +34,6 @@ function wrapPoolQuery(original: AnyFn, host: InstrumentationHost, driverVersion
       log.once('mysql.pool.query', 'error', 'mysql instrumentation failed on a pool query; it runs untraced', { error: String(err) });
       call = undefined;
     }
-    let q: unknown;
-    try {
-      q = Reflect.apply(original, this, arguments);
-    } catch (err) {
-      call?.end(err);
-      throw err;
-    }
-    if (call !== undefined) track(q, call);
-    return q;
+    return runTracked(original, this, arguments, call);
   };
 }
