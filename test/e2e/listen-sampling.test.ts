@@ -4,6 +4,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { startListener } from '../../bin/listen';
 import { spawnApp, httpRequest } from '../helpers/spawn-app';
@@ -16,7 +19,11 @@ test('apps pointed at the listener sample every request through its sampling rul
       cb();
     },
   });
-  const listener = await startListener({ port: 0, out, quietMs: 50, color: false });
+  const dir = mkdtempSync(path.join(tmpdir(), 'xray-listen-'));
+  const ndjson = path.join(dir, 'docs.ndjson');
+  const docs = (): Array<{ name?: string; http?: { request?: { url?: string } }; aws?: { xray?: { sampling_rule_name?: string } } }> =>
+    readFileSync(ndjson, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const listener = await startListener({ port: 0, out, quietMs: 50, color: false, ndjson });
   try {
     assert.equal(listener.samplingPort, listener.port, 'TCP sampling on the same port as UDP');
     const rules = await httpRequest(`http://127.0.0.1:${listener.samplingPort}/GetSamplingRules`, { method: 'POST', body: '{}' });
@@ -28,18 +35,26 @@ test('apps pointed at the listener sample every request through its sampling rul
       env: { AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${listener.port}`, AWS_XRAY_TRACING_NAME: 'dev-app', AWS_XRAY_SAMPLING_RULES_POLL_MS: '100' },
     });
     try {
-      // The first requests may be decided by the local fallback (1/s + 5 %) before the rules
-      // arrive; once they have, every request is sampled under the "Default" rule.
-      await new Promise((r) => setTimeout(r, 400));
+      // Requests before the rules arrive are decided by the local fallback (1/s + 5 %): wait
+      // until a segment shows the listener's rule, then every request must be sampled by it.
+      const deadline = Date.now() + 10_000;
+      while (!docs().some((d) => d.aws?.xray?.sampling_rule_name === 'Default') && Date.now() < deadline) {
+        await httpRequest(app.url('/status?code=200'));
+        await new Promise((r) => setTimeout(r, 50));
+      }
       for (let i = 0; i < 10; i++) await httpRequest(app.url(`/hello?i=${i}`));
-      const deadline = Date.now() + 5000;
-      while ((printed.match(/dev-app/g) ?? []).length < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      assert.ok((printed.match(/dev-app/g) ?? []).length >= 10, printed);
+      const wanted = (d: ReturnType<typeof docs>[number]) => d.name === 'dev-app' && d.http?.request?.url?.endsWith('/hello') === true;
+      while (docs().filter(wanted).length < 10 && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 50));
+      const sampled = docs().filter(wanted);
+      assert.equal(sampled.length, 10, printed);
+      for (const d of sampled) assert.equal(d.aws?.xray?.sampling_rule_name, 'Default');
+      assert.match(printed, /dev-app/);
     } finally {
       await app.stop();
       assert.ok(!app.stderr.includes('not reachable'), app.stderr);
     }
   } finally {
     await listener.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
