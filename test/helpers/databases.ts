@@ -39,6 +39,16 @@ process.on('exit', () => {
   for (const kill of live) kill();
 });
 
+/**
+ * Installs MariaDB and PostgreSQL when missing (see ensureInstalled). `npm test` calls this before
+ * any test runs (scripts/prepare-tests.js), so a fresh machine's apt-get never runs inside a
+ * test file's time limit; the start functions below still check, for a test run on its own.
+ */
+export function ensureDatabaseServers(): void {
+  if (findMariaDb() === undefined) ensureInstalled('mariadb-server', 'MariaDB (mariadbd)');
+  if (findPostgres() === undefined) ensureInstalled('postgresql', 'PostgreSQL (initdb, postgres)');
+}
+
 // ---- MariaDB ---------------------------------------------------------------------------------
 
 function findMariaDb(): { server: string; installDb: string } | undefined {
