@@ -14,9 +14,9 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { httpRequest } from '../helpers/spawn-app';
+import { inProcessRecorder } from '../helpers/in-process-recorder';
 import { agentLogLines, appStderr, bothLoaders, FrameworkE2e, isAgentStackFrame, send, type FrameworkCase } from '../helpers/framework-e2e';
 import { installVersion, versionsUnderTest } from '../helpers/versions';
-import { Recorder, type Transport } from '../../agent/recorder';
 import { WebFrameworkSpans } from '../../agent/spans/web-framework';
 import { run } from '../../agent/context';
 import { DATAGRAM_HEADER } from '../../agent/export/serializer';
@@ -139,22 +139,7 @@ module.exports = class Application {
 test('middleware subsegments (when on): one per middleware, nested the way koa runs them; errors as causes', async () => {
   const version = versionsUnderTest('koa').at(-1)!;
   const nodeModules = installVersion('koa', version);
-  const datagrams: string[] = [];
-  const transport: Transport = { send: (d) => void datagrams.push(d), flush: () => Promise.resolve() };
-  const recorder = new Recorder(
-    {
-      serviceName: 'svc',
-      contextMissing: 'IGNORE_ERROR',
-      streamingThreshold: 100,
-      maxStackFrames: 10,
-      maxDatagramBytes: 64512,
-      segmentFlushTimeoutMs: 30000,
-      maxOpenSegments: 100,
-      maxSubsegmentsPerSegment: 100,
-    },
-    { decide: () => ({ sampled: true }) },
-    transport,
-  );
+  const { recorder, datagrams } = inProcessRecorder();
   const host = { web: new WebFrameworkSpans(recorder, { routeAnnotation: true, middlewareSubsegments: true }) } as unknown as InstrumentationHost;
   /* eslint-disable @typescript-eslint/no-require-imports */
   const Koa = require(path.join(nodeModules, 'koa')) as new () => { use(fn: unknown): unknown; callback(): http.RequestListener; middleware: unknown[] };

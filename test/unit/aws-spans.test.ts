@@ -8,31 +8,17 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Recorder, type Transport } from '../../agent/recorder';
 import { AwsSpans } from '../../agent/spans/aws';
 import { HttpClientSpans } from '../../agent/spans/http-client';
 import { compileWhitelist, loadWhitelist, snakeCase, type CompiledWhitelist } from '../../agent/spans/aws-whitelist';
 import type { Segment, Subsegment } from '../../agent/model/entity';
 import { log } from '../../agent/log';
+import { inProcessRecorder } from '../helpers/in-process-recorder';
 
 before(() => log.setLevel('silent'));
 
 function setup(sampled = true, whitelist?: unknown) {
-  const transport: Transport = { send: () => {}, flush: () => Promise.resolve() };
-  const recorder = new Recorder(
-    {
-      serviceName: 'svc',
-      contextMissing: 'IGNORE_ERROR',
-      streamingThreshold: 100,
-      maxStackFrames: 10,
-      maxDatagramBytes: 64512,
-      segmentFlushTimeoutMs: 30000,
-      maxOpenSegments: 100,
-      maxSubsegmentsPerSegment: 100,
-    },
-    { decide: () => ({ sampled }) },
-    transport,
-  );
+  const { recorder } = inProcessRecorder(sampled);
   const http = new HttpClientSpans(recorder, { captureQueryString: false, downstreamTraced: false });
   let loads = 0;
   const aws = new AwsSpans(recorder, http, {

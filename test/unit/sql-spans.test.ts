@@ -4,32 +4,18 @@
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { Recorder, type Transport } from '../../agent/recorder';
+import { Recorder } from '../../agent/recorder';
 import { SqlSpans, buildSqlUrl, describeTarget, MAX_QUERY_LENGTH } from '../../agent/spans/sql';
 import { active, run } from '../../agent/context';
 import { log } from '../../agent/log';
+import { inProcessRecorder } from '../helpers/in-process-recorder';
 import { SqlCall, hasParameters, isServerError } from '../../instrumentations/sql-common/query-call';
 import { mysqlConnectionFacts, mysqlQueryFacts, mysqlServerVersion } from '../../instrumentations/sql-common/mysql-facts';
 
 before(() => log.setLevel('silent'));
 
 function setup(collectSqlQueries = false) {
-  const sent: string[] = [];
-  const transport: Transport = { send: (d) => void sent.push(d), flush: () => Promise.resolve() };
-  const recorder = new Recorder(
-    {
-      serviceName: 'svc',
-      contextMissing: 'IGNORE_ERROR',
-      streamingThreshold: 100,
-      maxStackFrames: 10,
-      maxDatagramBytes: 64512,
-      segmentFlushTimeoutMs: 30000,
-      maxOpenSegments: 100,
-      maxSubsegmentsPerSegment: 100,
-    },
-    { decide: () => ({ sampled: true }) },
-    transport,
-  );
+  const { recorder, datagrams: sent } = inProcessRecorder();
   return { recorder, spans: new SqlSpans(recorder, { collectSqlQueries }), sent };
 }
 
