@@ -36,8 +36,11 @@ export function originalOf<F extends AnyFn>(fn: F): F {
   return ((fn as unknown as Wrapped)[ORIGINAL] as F) ?? fn;
 }
 
-/** Copies name, length, prototype and own properties of `original` onto `wrapper`. */
-function mirror(wrapper: AnyFn, original: AnyFn): void {
+/**
+ * Copies name, length, own properties (symbols included) and prototype of `original` onto
+ * `wrapper`, so callers that inspect a function (arity checks, markers set on it) see no difference.
+ */
+export function copyFunctionShape(wrapper: AnyFn, original: AnyFn): void {
   for (const key of Reflect.ownKeys(original)) {
     if (key === 'arguments' || key === 'caller') continue;
     const desc = Object.getOwnPropertyDescriptor(original, key);
@@ -48,8 +51,9 @@ function mirror(wrapper: AnyFn, original: AnyFn): void {
       // a non-configurable own property of the wrapper (e.g. strict-mode `prototype`): keep ours
     }
   }
-  Object.setPrototypeOf(wrapper, Object.getPrototypeOf(original));
-  Object.defineProperty(wrapper, ORIGINAL, { value: original, enumerable: false, configurable: true });
+  if (Object.getPrototypeOf(wrapper) !== Object.getPrototypeOf(original)) {
+    Object.setPrototypeOf(wrapper, Object.getPrototypeOf(original));
+  }
 }
 
 /**
@@ -71,7 +75,8 @@ export function wrap<T extends object>(target: T, name: PropertyKey, makeWrapper
       return false;
     }
     const wrapper = makeWrapper(original);
-    mirror(wrapper, original);
+    copyFunctionShape(wrapper, original);
+    Object.defineProperty(wrapper, ORIGINAL, { value: original, enumerable: false, configurable: true });
     Object.defineProperty(target, name, {
       configurable: own ? desc.configurable : true,
       enumerable: own ? desc.enumerable : false,

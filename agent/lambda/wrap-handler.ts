@@ -14,6 +14,8 @@
 // The wait is bounded: flush() raced with a timer of `timeoutMs`; when nothing is waiting to be
 // sent the result goes back at once, without a timer.
 
+import { copyFunctionShape } from '../shim';
+
 export const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
 
 type AnyFn = (...args: any[]) => any;
@@ -115,23 +117,6 @@ export function wrapHandler(original: AnyFn, ctl: FlushControl): AnyFn {
     : function (this: unknown, ...args: unknown[]) {
         return invoke(this, args);
       };
-  mirror(wrapped, original);
+  copyFunctionShape(wrapped, original);
   return wrapped;
-}
-
-/** Copies length, name, own properties (symbols included) and prototype of `original`. */
-function mirror(wrapper: AnyFn, original: AnyFn): void {
-  for (const key of Reflect.ownKeys(original)) {
-    if (key === 'arguments' || key === 'caller') continue;
-    const desc = Object.getOwnPropertyDescriptor(original, key);
-    if (desc === undefined) continue;
-    try {
-      Object.defineProperty(wrapper, key, desc);
-    } catch {
-      // a non-configurable own property of the wrapper: keep ours
-    }
-  }
-  if (Object.getPrototypeOf(wrapper) !== Object.getPrototypeOf(original)) {
-    Object.setPrototypeOf(wrapper, Object.getPrototypeOf(original));
-  }
 }
