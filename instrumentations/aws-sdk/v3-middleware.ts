@@ -166,17 +166,7 @@ function endCall(host: InstrumentationHost, call: StartedAwsCall, outcome: () =>
 
 function successOutcome(r: { output?: Record<string, unknown>; response?: HttpMessage } | undefined, facts: ClientFacts): AwsOutcome {
   const output = r?.output;
-  const response = r?.response;
-  const md = output?.$metadata as Metadata | undefined;
-  return {
-    region: facts.region,
-    attempts: md?.attempts,
-    status: numberOr(md?.httpStatusCode, response?.statusCode),
-    contentLength: response?.headers?.['content-length'],
-    requestId: stringOr(md?.requestId, response?.headers?.['x-amzn-requestid'], response?.headers?.['x-amz-request-id']),
-    extendedRequestId: stringOr(md?.extendedRequestId, response?.headers?.['x-amz-id-2']),
-    data: output,
-  };
+  return { ...responseFacts(output?.$metadata as Metadata | undefined, r?.response, facts), data: output };
 }
 
 function errorOutcome(err: unknown, facts: ClientFacts): AwsOutcome {
@@ -185,8 +175,17 @@ function errorOutcome(err: unknown, facts: ClientFacts): AwsOutcome {
     $response?: HttpMessage;
     $retryable?: { throttling?: unknown };
   };
-  const md = e.$metadata;
-  const response = e.$response;
+  return {
+    ...responseFacts(e.$metadata, e.$response, facts),
+    error: err,
+    // The SDK's own classification (set by its retry strategy); the span builder also checks the
+    // status and the well-known throttling error names.
+    throttled: e.$retryable?.throttling === true ? true : undefined,
+  };
+}
+
+/** What a result and an error both tell: the SDK's $metadata, else the raw HTTP response. */
+function responseFacts(md: Metadata | undefined, response: HttpMessage | undefined, facts: ClientFacts): AwsOutcome {
   return {
     region: facts.region,
     attempts: md?.attempts,
@@ -194,10 +193,6 @@ function errorOutcome(err: unknown, facts: ClientFacts): AwsOutcome {
     contentLength: response?.headers?.['content-length'],
     requestId: stringOr(md?.requestId, response?.headers?.['x-amzn-requestid'], response?.headers?.['x-amz-request-id']),
     extendedRequestId: stringOr(md?.extendedRequestId, response?.headers?.['x-amz-id-2']),
-    error: err,
-    // The SDK's own classification (set by its retry strategy); the span builder also checks the
-    // status and the well-known throttling error names.
-    throttled: e.$retryable?.throttling === true ? true : undefined,
   };
 }
 
