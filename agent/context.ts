@@ -48,7 +48,6 @@ export function enter(entity: Entity | undefined): void {
 /** What diagnostics_channel's `Channel#bindStore` needs (typed loosely: Node's types differ by version). */
 interface StoreChannel {
   bindStore(store: AsyncLocalStorage<Entity>, transform?: (message: any) => Entity): void;
-  unbindStore(store: AsyncLocalStorage<Entity>): boolean;
 }
 
 /**
@@ -66,8 +65,4 @@ export function bindChannelStore(channel: StoreChannel, entityOf: (message: unkn
       return storage.getStore() as Entity;
     }
   });
-}
-
-export function unbindChannelStore(channel: StoreChannel): void {
-  channel.unbindStore(storage);
 }

@@ -80,11 +80,10 @@ function hookModuleLoad(): void {
   mod._load = wrappedLoad;
 }
 
-const onServerRequest = (message: unknown): void => {
+const onServerRequest = (): void => {
   fire('http');
-  // An https server's prototype chain does not include http.Server.
-  const server = (message as { server?: { constructor?: { name?: string } } }).server;
-  if (server !== undefined && isLoaded('https')) fire('https');
+  // The request may come from an https server, whose prototype chain does not include http.Server.
+  if (isLoaded('https')) fire('https');
 };
 
 const onClientRequest = (message: unknown): void => {
