@@ -141,7 +141,8 @@ function startAgent(config: AgentConfig): AgentRuntime {
     startResourcePlugins(config, recorder);
   }
   const loadLambdaHandler = lambda
-    ? () => (require('./lambda/user-handler') as typeof import('./lambda/user-handler')).loadHandler()
+    ? (importModule: (file: string) => Promise<unknown>) =>
+        (require('./lambda/user-handler') as typeof import('./lambda/user-handler')).loadHandler(process.env, importModule)
     : undefined;
   return { config, recorder, emitter, instrumentations, loadLambdaHandler };
 }

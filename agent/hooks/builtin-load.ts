@@ -80,16 +80,24 @@ function hookModuleLoad(): void {
   mod._load = wrappedLoad;
 }
 
-const onServerRequest = (): void => {
-  fire('http');
-  // The request may come from an https server, whose prototype chain does not include http.Server.
-  if (isLoaded('https')) fire('https');
+// Once http is patched, these run for every request of an app that never loads https, so they
+// must stay cheap: Node's list of loaded modules is searched only the first time; after that an
+// https server or client shows itself by its TLS socket or its protocol.
+const onServerRequest = (message: unknown): void => {
+  if (waiting.has('http')) {
+    fire('http');
+    // The request may come from an https server, whose prototype chain does not include http.Server.
+    if (isLoaded('https')) fire('https');
+  } else if ((message as { socket?: { encrypted?: boolean } }).socket?.encrypted === true) {
+    fire('https');
+  }
 };
 
 const onClientRequest = (message: unknown): void => {
-  fire('http');
+  const first = waiting.has('http');
+  if (first) fire('http');
   const protocol = (message as { request?: { protocol?: string } }).request?.protocol;
-  if (protocol === 'https:' || isLoaded('https')) fire('https');
+  if (protocol === 'https:' || (first && isLoaded('https'))) fire('https');
 };
 
 let subscribed = false;

@@ -63,8 +63,15 @@ export function parseHandlerString(full: string): ParsedHandler {
   return { moduleRoot, module: match[1], handlerPath: match[2] };
 }
 
-async function tryImport(file: string): Promise<unknown> {
-  return existsSync(file) ? await import(file) : undefined;
+/**
+ * How ES modules are imported. lambda/handler.mjs passes its own `import()`: the agent's bundle is
+ * compiled through node:vm (for V8's code cache, see register.js), where `import()` needs flags
+ * Node 20 does not have by default.
+ */
+export type ImportModule = (file: string) => Promise<unknown>;
+
+async function tryImport(importModule: ImportModule, file: string): Promise<unknown> {
+  return existsSync(file) ? await importModule(file) : undefined;
 }
 
 function tryRequire(file: string): unknown {
@@ -92,7 +99,7 @@ function nodeMajor(): number {
   return Number(process.versions.node.split('.')[0]);
 }
 
-async function loadClassic(appRoot: string, moduleRoot: string, module: string): Promise<unknown> {
+async function loadClassic(appRoot: string, moduleRoot: string, module: string, importModule: ImportModule): Promise<unknown> {
   const lambdaStylePath = path.resolve(appRoot, moduleRoot, module);
   const supportsTs = nodeMajor() >= 24;
   const extensionless = tryRequire(lambdaStylePath);
@@ -103,12 +110,12 @@ async function loadClassic(appRoot: string, moduleRoot: string, module: string):
     if (loaded) return loaded;
   }
   const loaded =
-    (pjHasModule && (await tryImport(lambdaStylePath + '.js'))) ||
-    (await tryImport(lambdaStylePath + '.mjs')) ||
+    (pjHasModule && (await tryImport(importModule, lambdaStylePath + '.js'))) ||
+    (await tryImport(importModule, lambdaStylePath + '.mjs')) ||
     tryRequire(lambdaStylePath + '.cjs') ||
     (supportsTs && !pjHasModule && tryRequire(lambdaStylePath + '.ts')) ||
-    (supportsTs && pjHasModule && (await tryImport(lambdaStylePath + '.ts'))) ||
-    (supportsTs && (await tryImport(lambdaStylePath + '.mts'))) ||
+    (supportsTs && pjHasModule && (await tryImport(importModule, lambdaStylePath + '.ts'))) ||
+    (supportsTs && (await tryImport(importModule, lambdaStylePath + '.mts'))) ||
     (supportsTs && tryRequire(lambdaStylePath + '.cts'));
   if (loaded) return loaded;
   const nodeStylePath = require.resolve(module, { paths: [appRoot, moduleRoot] });
@@ -116,11 +123,11 @@ async function loadClassic(appRoot: string, moduleRoot: string, module: string):
   return require(nodeStylePath);
 }
 
-async function loadV4(appRoot: string, moduleRoot: string, module: string): Promise<unknown> {
+async function loadV4(appRoot: string, moduleRoot: string, module: string, importModule: ImportModule): Promise<unknown> {
   const root = moduleRoot.replace(/\/$/, '');
   const full = path.resolve(appRoot, root, module);
   for (const ext of ['', '.js', '.mjs', '.cjs']) {
-    const loaded = await tryImport(full + ext);
+    const loaded = await tryImport(importModule, full + ext);
     if (loaded) return loaded;
   }
   const resolved = require.resolve(module, { paths: [appRoot, path.join(appRoot, root)] });
@@ -139,13 +146,13 @@ function findV4(object: unknown, handlerPath: string): unknown {
 }
 
 /** Loads the module named by `full` and returns the handler function, or throws like the runtime. */
-export async function resolveUserHandler(appRoot: string, full: string, flavour: RuntimeFlavour): Promise<AnyFn> {
+export async function resolveUserHandler(appRoot: string, full: string, flavour: RuntimeFlavour, importModule: ImportModule): Promise<AnyFn> {
   const { moduleRoot, module, handlerPath } = parseHandlerString(full);
   let handler: unknown;
   if (flavour === 'classic') {
-    handler = findClassic(await loadClassic(appRoot, moduleRoot, module), handlerPath);
+    handler = findClassic(await loadClassic(appRoot, moduleRoot, module, importModule), handlerPath);
   } else {
-    const mod = await loadV4(appRoot, moduleRoot, module);
+    const mod = await loadV4(appRoot, moduleRoot, module, importModule);
     handler = findV4(mod, handlerPath);
     if (!handler && typeof mod === 'object' && mod !== null && 'default' in mod) {
       handler = findV4((mod as { default: unknown }).default, handlerPath);
@@ -175,7 +182,7 @@ function flushControl(): FlushControl | undefined {
  * the user's handler (the user's init code runs now, inside the init phase) and returns it wrapped;
  * unwrapped if anything on the agent's side fails.
  */
-export async function loadHandler(env: NodeJS.ProcessEnv = process.env): Promise<AnyFn> {
+export async function loadHandler(env: NodeJS.ProcessEnv, importModule: ImportModule): Promise<AnyFn> {
   const original = env[ORIGINAL_HANDLER_ENV];
   if (original === undefined) {
     throw new HandlerNotFound(
@@ -186,7 +193,7 @@ export async function loadHandler(env: NodeJS.ProcessEnv = process.env): Promise
   env._HANDLER = original;
   delete env[ORIGINAL_HANDLER_ENV];
   const appRoot = env.LAMBDA_TASK_ROOT || process.cwd();
-  const handler = await resolveUserHandler(appRoot, original, runtimeFlavour(env));
+  const handler = await resolveUserHandler(appRoot, original, runtimeFlavour(env), importModule);
   try {
     const ctl = flushControl();
     if (ctl === undefined) return handler;

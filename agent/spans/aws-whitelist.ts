@@ -8,8 +8,11 @@
 //   { "services": { "<lower-cased v3 service name>": { "operations": { "<lowerCamel op>": {
 //       "request_parameters": ["TableName"], "request_descriptors": { "RequestItems": {...} },
 //       "response_parameters": [...], "response_descriptors": {...} } } } } }
-// It is compiled once into per-operation lists with the output keys already snake_cased, so a
-// call costs one Map lookup and a walk over the few parameters of its operation.
+// It is compiled into per-operation lists with the output keys already snake_cased, so a call costs
+// one Map lookup and a walk over the few parameters of its operation. The built-in document is
+// compiled one service at a time, when that service is first called (all of it costs ~1 ms, paid in
+// a Lambda function's first invocation); a configured replacement is compiled whole, up front, so a
+// mistake in it is reported at once.
 
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -37,8 +40,11 @@ export interface CompiledOperation {
   readonly response: (data: unknown, aws: Record<string, unknown>) => void;
 }
 
-/** service key → operation key → what to record. */
-export type CompiledWhitelist = ReadonlyMap<string, ReadonlyMap<string, CompiledOperation>>;
+/** service key (lower-cased) → operation key → what to record. */
+export interface CompiledWhitelist {
+  get(service: string): ReadonlyMap<string, CompiledOperation> | undefined;
+  has(service: string): boolean;
+}
 
 /** A recorded object value (e.g. `ConsumedCapacity`) is copied JSON-safe within this budget. */
 const OBJECT_VALUE_BUDGET = 4096;
@@ -60,7 +66,7 @@ export function snakeCase(name: string): string {
  * `cwd`); an object → the document itself. `warning` says why a configured one was not used.
  */
 export function loadWhitelist(source: string | Record<string, unknown> | undefined, cwd: string): { whitelist: CompiledWhitelist; warning?: string } {
-  if (source === undefined) return { whitelist: compileWhitelist(builtIn) as CompiledWhitelist };
+  if (source === undefined) return { whitelist: builtInWhitelist() };
   let doc: unknown = source;
   let where = 'the inline awsWhitelist document';
   if (typeof source === 'string') {
@@ -69,18 +75,39 @@ export function loadWhitelist(source: string | Record<string, unknown> | undefin
     try {
       doc = JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, ''));
     } catch (err) {
-      return { whitelist: compileWhitelist(builtIn) as CompiledWhitelist, warning: `${where} cannot be used (${oneLine(err)}); using the built-in AWS whitelist` };
+      return { whitelist: builtInWhitelist(), warning: `${where} cannot be used (${oneLine(err)}); using the built-in AWS whitelist` };
     }
   }
   const compiled = compileWhitelist(doc);
   if (typeof compiled === 'string') {
-    return { whitelist: compileWhitelist(builtIn) as CompiledWhitelist, warning: `${where} is not a valid whitelist (${compiled}); using the built-in AWS whitelist` };
+    return { whitelist: builtInWhitelist(), warning: `${where} is not a valid whitelist (${compiled}); using the built-in AWS whitelist` };
   }
   return { whitelist: compiled };
 }
 
+/** The built-in document, each service compiled on its first lookup (the document is valid: a unit test compiles all of it). */
+function builtInWhitelist(): CompiledWhitelist {
+  const entries = new Map<string, unknown>();
+  for (const [service, entry] of Object.entries((builtIn as { services: Record<string, unknown> }).services)) entries.set(service.toLowerCase(), entry);
+  const compiled = new Map<string, ReadonlyMap<string, CompiledOperation>>();
+  const none: ReadonlyMap<string, CompiledOperation> = new Map();
+  return {
+    has: (service) => entries.has(service),
+    get(service) {
+      let ops = compiled.get(service);
+      if (ops === undefined) {
+        if (!entries.has(service)) return undefined;
+        const one = compileWhitelist({ services: { [service]: entries.get(service) } });
+        ops = typeof one === 'string' ? none : (one.get(service) ?? none);
+        compiled.set(service, ops);
+      }
+      return ops;
+    },
+  };
+}
+
 /** Compiles a whitelist document, or returns what is wrong with it (the first problem found). */
-export function compileWhitelist(doc: unknown): CompiledWhitelist | string {
+export function compileWhitelist(doc: unknown): ReadonlyMap<string, ReadonlyMap<string, CompiledOperation>> | string {
   if (!isObject(doc) || !isObject(doc.services)) return 'no "services" object';
   const out = new Map<string, Map<string, CompiledOperation>>();
   for (const [service, entry] of Object.entries(doc.services)) {

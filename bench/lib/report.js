@@ -72,6 +72,7 @@ function checks(comparisons, startup, rate) {
   }
   if (startup) {
     rows.push(['start-up (`-e 0`)', `≤ +${TARGETS.startupMs} ms`, `${fmt.signed1(startup.delta)} ms`, startup.delta <= TARGETS.startupMs]);
+    rows.push(['start-up, ESM (`--import`)', `≤ +${TARGETS.startupMs} ms`, `${fmt.signed1(startup.esm.delta)} ms`, startup.esm.delta <= TARGETS.startupMs]);
   }
   for (const c of comparisons) {
     rows.push([`RSS after load, ${c.app} app`, `≤ +${TARGETS.rssMiB} MiB`, `${fmt.signed1(c.rssDelta / MiB)} MiB`, c.rssDelta / MiB <= TARGETS.rssMiB]);
@@ -166,6 +167,9 @@ function renderReport({ records, appNames, startup, meta }) {
           ['`node -e 0`', fmt.f1(startup.noAgent.median), fmt.f1(startup.noAgent.p25), fmt.f1(startup.noAgent.p75), fmt.f1(startup.noAgent.min)],
           ['`node --require register.js -e 0`', fmt.f1(startup.agent.median), fmt.f1(startup.agent.p25), fmt.f1(startup.agent.p75), fmt.f1(startup.agent.min)],
           ['difference', fmt.signed1(startup.delta), '', '', `paired median ${fmt.signed1(startup.pairedDelta)}`],
+          ['`node --input-type=module -e 0`', fmt.f1(startup.esm.noAgent.median), fmt.f1(startup.esm.noAgent.p25), fmt.f1(startup.esm.noAgent.p75), fmt.f1(startup.esm.noAgent.min)],
+          ['`node --import register.js --input-type=module -e 0`', fmt.f1(startup.esm.agent.median), fmt.f1(startup.esm.agent.p25), fmt.f1(startup.esm.agent.p75), fmt.f1(startup.esm.agent.min)],
+          ['difference (ESM)', fmt.signed1(startup.esm.delta), '', '', `paired median ${fmt.signed1(startup.esm.pairedDelta)}`],
         ],
       ),
       '',

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { AwsSpans } from '../../agent/spans/aws';
 import { HttpClientSpans } from '../../agent/spans/http-client';
 import { compileWhitelist, loadWhitelist, snakeCase, type CompiledWhitelist } from '../../agent/spans/aws-whitelist';
+import builtInDocument from '../../agent/spans/aws-whitelist.json';
 import type { Segment, Subsegment } from '../../agent/model/entity';
 import { log } from '../../agent/log';
 import { inProcessRecorder } from '../helpers/in-process-recorder';
@@ -64,6 +65,12 @@ test('built-in whitelist: the spec §8.3 services, keyed by lower-cased v3 name 
   assert.equal(whitelist.get('dynamodb')!.size, 13);
   assert.equal(whitelist.get('sqs')!.size, 17);
   assert.equal(whitelist.get('s3')!.size, 76);
+  assert.equal(whitelist.get('nosuchservice'), undefined);
+  assert.equal(whitelist.has('nosuchservice'), false);
+  // Compiled service by service at run time: the whole built-in document must be valid.
+  const all = compileWhitelist(builtInDocument);
+  assert.notEqual(typeof all, 'string', String(all));
+  assert.deepEqual([...(all as ReadonlyMap<string, unknown>).keys()].sort(), ['dynamodb', 'kinesis', 'lambda', 's3', 'sagemakerruntime', 'sns', 'sqs']);
   const aws: Record<string, unknown> = {};
   whitelist.get('sqs')!.get('sendMessageBatch')!.request({ QueueUrl: 'q', Entries: [{}, {}, {}] }, aws);
   whitelist.get('sqs')!.get('sendMessageBatch')!.response({ Successful: [{}], Failed: [] }, aws);
@@ -122,7 +129,8 @@ test('whitelist validation: the first problem is named; a bad replacement falls 
   assert.match(loadWhitelist('nope.json', dir).warning!, /cannot be used \(ENOENT/);
   const good = loadWhitelist('good.json', dir);
   assert.equal(good.warning, undefined);
-  assert.deepEqual([...good.whitelist.keys()], ['sqs'], 'replaces, does not merge');
+  assert.ok(good.whitelist.has('sqs'));
+  assert.equal(good.whitelist.has('s3'), false, 'replaces, does not merge');
   assert.match(loadWhitelist({ services: 1 }, dir).warning!, /^the inline awsWhitelist document is not a valid whitelist/);
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -10,6 +10,9 @@ import * as path from 'node:path';
 import { afterFlush, wrapHandler, HANDLER_STREAMING, type FlushControl } from '../../agent/lambda/wrap-handler';
 import { rewriteHandler, wrapperHandlerString, wrapperModulePath, ORIGINAL_HANDLER_ENV, isWellFormedHandler } from '../../agent/lambda/handler-rewrite';
 import { parseHandlerString, resolveUserHandler, runtimeFlavour, loadHandler } from '../../agent/lambda/user-handler';
+
+/** What lambda/handler.mjs passes: a real import(). */
+const importModule = (file: string): Promise<unknown> => import(file);
 import { TASK_ROOT } from '../helpers/lambda-harness';
 import { startUpstream, type Upstream } from '../helpers/upstream';
 
@@ -225,29 +228,29 @@ test('runtimeFlavour: nodejs24.x and Managed Instances use the new runtime clien
 test('resolveUserHandler: both flavours find CJS, nested, ESM and module-package handlers; errors as the runtime', async () => {
   for (const flavour of ['classic', 'v4'] as const) {
     for (const h of ['index.handler', 'nested.api.v1.handler', 'esm/handler.handler', 'esm-pkg/app.handler', 'callback.handler']) {
-      const fn = await resolveUserHandler(TASK_ROOT, h, flavour);
+      const fn = await resolveUserHandler(TASK_ROOT, h, flavour, importModule);
       assert.equal(typeof fn, 'function', `${flavour} ${h}`);
     }
-    await assert.rejects(resolveUserHandler(TASK_ROOT, 'index.nope', flavour), {
+    await assert.rejects(resolveUserHandler(TASK_ROOT, 'index.nope', flavour, importModule), {
       name: 'Runtime.HandlerNotFound',
       message: 'index.nope is undefined or not exported',
     });
-    await assert.rejects(resolveUserHandler(TASK_ROOT, 'index.notAFunction', flavour), {
+    await assert.rejects(resolveUserHandler(TASK_ROOT, 'index.notAFunction', flavour, importModule), {
       name: 'Runtime.HandlerNotFound',
       message: 'index.notAFunction is not a function',
     });
-    await assert.rejects(resolveUserHandler(TASK_ROOT, 'missing.handler', flavour), { code: 'MODULE_NOT_FOUND' });
+    await assert.rejects(resolveUserHandler(TASK_ROOT, 'missing.handler', flavour, importModule), { code: 'MODULE_NOT_FOUND' });
   }
   // classic follows the path through functions too (a && a[key]); v4 only through objects.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-lambda-'));
   try {
     fs.writeFileSync(path.join(dir, 'fnprop.js'), 'function f() {}; f.handler = async () => 1; exports.f = f;');
-    assert.equal(typeof (await resolveUserHandler(dir, 'fnprop.f.handler', 'classic')), 'function');
-    await assert.rejects(resolveUserHandler(dir, 'fnprop.f.handler', 'v4'), { name: 'Runtime.HandlerNotFound' });
+    assert.equal(typeof (await resolveUserHandler(dir, 'fnprop.f.handler', 'classic', importModule)), 'function');
+    await assert.rejects(resolveUserHandler(dir, 'fnprop.f.handler', 'v4', importModule), { name: 'Runtime.HandlerNotFound' });
     // v4 looks under `default` (an ES module exporting an object as default).
     fs.writeFileSync(path.join(dir, 'dflt.mjs'), 'export default { handler: async () => 2 };');
-    assert.equal(typeof (await resolveUserHandler(dir, 'dflt.handler', 'v4')), 'function');
-    await assert.rejects(resolveUserHandler(dir, 'dflt.handler', 'classic'), { name: 'Runtime.HandlerNotFound' });
+    assert.equal(typeof (await resolveUserHandler(dir, 'dflt.handler', 'v4', importModule)), 'function');
+    await assert.rejects(resolveUserHandler(dir, 'dflt.handler', 'classic', importModule), { name: 'Runtime.HandlerNotFound' });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -255,9 +258,9 @@ test('resolveUserHandler: both flavours find CJS, nested, ESM and module-package
 
 test('loadHandler: restores _HANDLER, drops the private variable, returns the handler (unwrapped with no agent)', async () => {
   const env: NodeJS.ProcessEnv = { ...LAMBDA_ENV, LAMBDA_TASK_ROOT: TASK_ROOT, _HANDLER: wrapperHandlerString(), [ORIGINAL_HANDLER_ENV]: 'nested.api.v1.handler' };
-  const fn = await loadHandler(env);
+  const fn = await loadHandler(env, importModule);
   assert.equal(typeof fn, 'function');
   assert.equal(env._HANDLER, 'nested.api.v1.handler');
   assert.equal(env[ORIGINAL_HANDLER_ENV], undefined);
-  await assert.rejects(loadHandler({ ...LAMBDA_ENV }), { name: 'Runtime.HandlerNotFound' });
+  await assert.rejects(loadHandler({ ...LAMBDA_ENV }, importModule), { name: 'Runtime.HandlerNotFound' });
 });
