@@ -73,8 +73,9 @@ export function start(): void {
 }
 
 function startAgent(config: AgentConfig): AgentRuntime {
-  const emitter = new UdpEmitter(config.daemon.udp, config.maxQueuedSends);
   const lambda = isLambda(process.env);
+  // In Lambda every datagram leaves inside send(): the process may be frozen right after.
+  const emitter = new UdpEmitter(config.daemon.udp, config.maxQueuedSends, lambda ? 0 : config.sendBatchMs);
   // In Lambda the sampling decision is Lambda's (the facade's Sampled flag): never poll rules there.
   const sampler = createSampler(lambda ? { ...config, centralizedSampling: false } : config);
   const recorder = new Recorder(
@@ -194,6 +195,14 @@ function installExitFlush(recorder: Recorder, emitter: UdpEmitter): void {
     try {
       if (recorder.hasWaiting) recorder.sendWaiting();
       if (emitter.busy) void emitter.flush();
+    } catch {
+      /* exiting anyway */
+    }
+  });
+  // process.exit() skips beforeExit: a burst still gathering is sent synchronously on the way out.
+  process.on('exit', () => {
+    try {
+      emitter.sendNow();
     } catch {
       /* exiting anyway */
     }

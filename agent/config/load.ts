@@ -62,6 +62,7 @@ export interface AgentConfig {
   routeAnnotation: boolean;
   middlewareSubsegments: boolean;
   maxQueuedSends: number;
+  sendBatchMs: number;
   maxOpenSegments: number;
   maxSubsegmentsPerSegment: number;
   /** undefined = built-in whitelist. A string is a file path (read on the first AWS call, not here). */

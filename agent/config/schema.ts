@@ -290,6 +290,15 @@ export const SCHEMA = [
     doc: 'UDP datagrams in flight before new ones are dropped (and counted)',
   },
   {
+    key: 'sendBatchMs',
+    env: 'AWS_XRAY_SEND_BATCH_MS',
+    type: 'integer',
+    min: 0,
+    max: 1000,
+    default: 5,
+    doc: 'datagrams go to the daemon in bursts: the first waits at most this long for others (a burst costs the kernel far less); `0` sends each at once. Always `0` in Lambda',
+  },
+  {
     key: 'maxOpenSegments',
     env: 'AWS_XRAY_MAX_OPEN_SEGMENTS',
     type: 'integer',

@@ -1,7 +1,7 @@
 // node:http and node:https servers: one segment per incoming request. Every framework built on
 // Node's HTTP server (express, koa, fastify, hapi, nest, …) goes through `Server#emit('request')`,
 // so wrapping that one method of both server prototypes covers them all, for CommonJS and ESM
-// alike. The handler runs inside the segment's context; the segment ends on the response's
+// alike. The handler runs inside the segment's context; the segment ends when the response emits
 // 'close' (which follows 'finish', or marks a client abort). The X-Amzn-Trace-Id response header
 // is added when the response head is written (ServerResponse#writeHead, which implicit headers go
 // through too), so frameworks that reset headers on errors (koa) still send it, and an app that
@@ -55,9 +55,14 @@ const httpsModule = (): HttpModule => require('node:https') as HttpModule;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 function wrapMessageEmit(original: (...args: any[]) => boolean) {
-  return function emit(this: { [CONTEXT]?: Segment }): boolean {
+  return function emit(this: TracedResponse, type: string | symbol): boolean {
     const segment = this[CONTEXT];
-    if (segment === undefined || active() === segment) return Reflect.apply(original, this, arguments);
+    if (segment === undefined) return Reflect.apply(original, this, arguments);
+    // The response's 'close' (after 'finish', or a client abort) ends the segment, before the
+    // app's own 'close' listeners run. Seen here rather than through a listener of ours: nothing
+    // to add per request, and nothing an app's removeAllListeners('close') could take away.
+    if (type === 'close' && this[SEGMENT] !== undefined) endSegment(this);
+    if (active() === segment) return Reflect.apply(original, this, arguments);
     return runApply(segment, original, this, arguments);
   };
 }
@@ -114,7 +119,6 @@ function startRequest(s: HttpServerSpans, req: IncomingMessage, res: TracedRespo
     res[TRACE_HEADER] = started.responseHeader;
     res[CONTEXT] = started.segment;
     (req as TracedRequest)[CONTEXT] = started.segment;
-    res.on('close', onResponseClose);
     return started.segment;
   } catch (err) {
     log.once('http.server.start', 'error', 'http server instrumentation failed on a request; it runs untraced', {
@@ -124,16 +128,16 @@ function startRequest(s: HttpServerSpans, req: IncomingMessage, res: TracedRespo
   }
 }
 
-/** Shared listener (no closure per request); `this` is the response. */
-function onResponseClose(this: TracedResponse): void {
-  const segment = this[SEGMENT];
+/** Ends the request's segment when its response closes. */
+function endSegment(res: TracedResponse): void {
+  const segment = res[SEGMENT];
   if (segment === undefined || spans === undefined) return;
-  this[SEGMENT] = undefined;
+  res[SEGMENT] = undefined;
   try {
     spans.end(segment, {
-      status: this.headersSent ? this.statusCode : undefined,
-      contentLength: this.headersSent ? parseContentLength(this.getHeader('content-length')) : undefined,
-      aborted: !this.writableFinished,
+      status: res.headersSent ? res.statusCode : undefined,
+      contentLength: res.headersSent ? parseContentLength(res.getHeader('content-length')) : undefined,
+      aborted: !res.writableFinished,
     });
   } catch (err) {
     log.once('http.server.end', 'error', 'http server instrumentation failed to end a segment', { error: String(err) });
@@ -147,7 +151,13 @@ export const httpServer: BuiltinInstrumentation = {
     spans = host.httpServer;
     // Patched when the app starts using them, not at start-up (agent/hooks/builtin-load.ts).
     whenBuiltinLoaded('http', () => patchModule(httpModule(), true));
-    whenBuiltinLoaded('https', () => patchModule(httpsModule(), false));
+    // An https server's responses are node:http ServerResponses (loaded with https): their patches
+    // (which end segments) must be in place whichever module the app was seen using first. wrap()
+    // leaves an already wrapped method alone.
+    whenBuiltinLoaded('https', () => {
+      patchModule(httpModule(), true);
+      patchModule(httpsModule(), false);
+    });
   },
   uninstall(): void {
     spans = undefined;

@@ -222,6 +222,19 @@ test('an app whose event loop empties exits by itself, and its trace was sent fi
   assert.ok(docs.some((x) => x.http?.request?.url?.endsWith('/once')));
 });
 
+test('process.exit() right after a request: the segment waiting for its burst is sent on the way out', async () => {
+  daemon.clear();
+  const r = await runToExit({
+    script: 'exit-explicit.js',
+    // A burst window far longer than the process lives: only the exit hook can send it in time.
+    env: { AWS_XRAY_DAEMON_ADDRESS: daemon.address, AWS_XRAY_SAMPLING_RULES: ALWAYS, AWS_XRAY_TRACING_NAME: 'exit-now', AWS_XRAY_SEND_BATCH_MS: '1000' },
+  }, 5000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.durationMs < 1000 + 2000, 'exited without waiting for the burst window');
+  const docs = await daemon.waitFor((d) => d.some((x) => x.name === 'exit-now'), 2000);
+  assert.ok(docs.some((x) => x.http?.request?.url?.endsWith('/exit')));
+});
+
 test('debug logging lists the resolved config and what was instrumented, on stderr', async () => {
   const app = await withApp({ env: { AWS_XRAY_LOG_LEVEL: 'debug' } }, async (a) => {
     await httpRequest(a.url('/hello'));

@@ -10,7 +10,7 @@ import dns from 'node:dns';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UdpEmitter } from '../../agent/export/udp-emitter';
+import { UdpEmitter, BATCH_MAX } from '../../agent/export/udp-emitter';
 import { log } from '../../agent/log';
 
 before(() => log.setLevel('silent'));
@@ -89,6 +89,51 @@ test('datagrams arrive intact and in order; flush() resolves once all were sent'
     await emitter.flush();
     const all = await daemon.waitFor(51);
     assert.equal(all[50], big);
+  } finally {
+    emitter.close();
+    await daemon.close();
+  }
+});
+
+test('bursts: datagrams wait at most batchMs for others, then leave together, in order', async () => {
+  const daemon = await listen();
+  const emitter = new UdpEmitter({ host: '127.0.0.1', port: daemon.port }, 1000, 300);
+  try {
+    emitter.send(datagram(0)); // connects the socket; waits there
+    await emitter.flush();
+    await daemon.waitFor(1);
+    const burst = [datagram(1), datagram(2), datagram(3)];
+    const sentAt = Date.now();
+    for (const d of burst) emitter.send(d);
+    assert.equal(emitter.busy, true);
+    await sleep(100);
+    assert.equal(daemon.received.length, 1, 'nothing leaves before the burst window ends');
+    const got = await daemon.waitFor(4);
+    assert.ok(Date.now() - sentAt >= 250, 'the burst left when its window ended');
+    assert.deepEqual(got.slice(1), burst);
+    await emitter.flush();
+    assert.equal(emitter.stats.sent, 4);
+    assert.equal(emitter.busy, false);
+  } finally {
+    emitter.close();
+    await daemon.close();
+  }
+});
+
+test(`bursts: a full burst (${BATCH_MAX}) leaves at once; flush() sends a waiting burst at once`, async () => {
+  const daemon = await listen();
+  const emitter = new UdpEmitter({ host: '127.0.0.1', port: daemon.port }, 1000, 60_000);
+  try {
+    emitter.send(datagram(0));
+    await emitter.flush();
+    const full = Array.from({ length: BATCH_MAX }, (_, i) => datagram(1 + i));
+    for (const d of full) emitter.send(d);
+    const got = await daemon.waitFor(1 + BATCH_MAX, 2000); // far less than the 60 s window
+    assert.deepEqual(got.slice(1), full);
+    emitter.send(datagram(999));
+    await emitter.flush();
+    assert.equal((await daemon.waitFor(2 + BATCH_MAX, 2000)).at(-1), datagram(999));
+    assert.equal(emitter.stats.sent, 2 + BATCH_MAX);
   } finally {
     emitter.close();
     await daemon.close();
@@ -252,13 +297,15 @@ test('an unresolvable daemon host with the real resolver: never throws, counted 
   }
 });
 
-test('the socket does not keep the process alive', async () => {
+for (const batchMs of [0, 1000]) {
+test(`the socket does not keep the process alive (batchMs ${batchMs})`, async () => {
   const port = await closedPort();
   const modulePath = join(__dirname, '..', '..', 'agent', 'export', 'udp-emitter.js');
   const script =
     `const { UdpEmitter } = require(${JSON.stringify(modulePath)});` +
-    `const e = new UdpEmitter({ host: '127.0.0.1', port: ${port} }, 10);` +
-    `e.send('{"format":"json","version":1}\\n{}');`;
+    `const e = new UdpEmitter({ host: '127.0.0.1', port: ${port} }, 10, ${batchMs});` +
+    // Sent once connected, so it waits in a burst behind the (unref'd) burst timer.
+    `e.connectNow(); setTimeout(() => e.send('{"format":"json","version":1}\\n{}'), 50);`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
@@ -272,3 +319,4 @@ test('the socket does not keep the process alive', async () => {
   assert.deepEqual(result, { code: 0, signal: null }, stderr);
   assert.ok(Date.now() - started < 2000);
 });
+}
