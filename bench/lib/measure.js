@@ -68,6 +68,8 @@ async function measureRound({ app, agent, sink, opts }) {
       loadgenShare: (self1.user + self1.system) / (res.seconds * 1e6),
       rss: mem.rss,
       hwm: mem.hwm,
+      young: cpu1.young,
+      old: cpu1.old,
       datagrams,
       bytes,
       docsPerReq: res.requests > 0 ? datagrams / res.requests : NaN,

@@ -36,7 +36,7 @@ function analyse(records, appNames) {
     const off = records.filter((r) => r.app === app && !r.agent);
     const on = records.filter((r) => r.app === app && r.agent);
     if (off.length === 0 || on.length === 0) continue;
-    const fields = ['rps', 'p50', 'p99', 'cpuPerReq', 'cpuPerReqTicks', 'cpuShare', 'loadgenShare', 'rss', 'hwm', 'docsPerReq', 'bytesPerDoc', 'datagrams', 'requests', 'failed'];
+    const fields = ['rps', 'p50', 'p99', 'cpuPerReq', 'cpuPerReqTicks', 'cpuShare', 'loadgenShare', 'rss', 'hwm', 'young', 'old', 'docsPerReq', 'bytesPerDoc', 'datagrams', 'requests', 'failed'];
     const m = (rs) => Object.fromEntries(fields.map((f) => [f, summarize(rs, f)]));
     const offM = { app, agent: false, rounds: off.length, ...m(off) };
     const onM = { app, agent: true, rounds: on.length, ...m(on), sample: on[on.length - 1].sample };
@@ -51,6 +51,8 @@ function analyse(records, appNames) {
       addedCpuRange: [min(pairedCpu), max(pairedCpu)],
       throughputRatio: onM.rps / offM.rps,
       rssDelta: onM.rss - offM.rss,
+      youngDelta: onM.young - offM.young,
+      oldDelta: onM.old - offM.old,
       p50Delta: onM.p50 - offM.p50,
       p99Delta: onM.p99 - offM.p99,
       docsPerReq: onM.docsPerReq,
@@ -143,7 +145,7 @@ function renderReport({ records, appNames, startup, meta }) {
     out.push('## Agent overhead', '');
     out.push(
       table(
-        ['app', 'added CPU µs/req', 'per-round range', 'throughput ratio', 'p50 Δ ms', 'p99 Δ ms', 'RSS Δ MiB'],
+        ['app', 'added CPU µs/req', 'per-round range', 'throughput ratio', 'p50 Δ ms', 'p99 Δ ms', 'RSS Δ MiB', 'of which V8 young gen', 'V8 old gen Δ MiB'],
         comparisons.map((c) => [
           c.app,
           fmt.signed1(c.addedCpu),
@@ -152,6 +154,8 @@ function renderReport({ records, appNames, startup, meta }) {
           fmt.signed2(c.p50Delta),
           fmt.signed2(c.p99Delta),
           fmt.signed1(c.rssDelta / MiB),
+          fmt.signed1(c.youngDelta / MiB),
+          fmt.signed1(c.oldDelta / MiB),
         ]),
       ),
       '',
