@@ -62,19 +62,7 @@ module.exports = agent;
 // (cjs-module-lexer): this never runs, it only lists the names (test/unit/entry.test.ts keeps the
 // list equal to the API). Naming the bundle here instead would make the loader read all of it:
 // ~40 ms of start-up with --import.
-0 &&
-  (exports.getSegment =
-    exports.setSegment =
-    exports.captureFunc =
-    exports.captureAsyncFunc =
-    exports.captureCallbackFunc =
-    exports.flush =
-    exports.setContextMissingStrategy =
-    exports.isEnabled =
-    exports.captureHTTPsGlobal =
-    exports.captureHTTPs =
-    exports.captureAWS =
-    exports.captureAWSClient =
-    exports.captureAWSv3Client =
-    exports.capturePromise =
-      0);
+0 && (exports.getSegment = exports.setSegment = exports.captureFunc = exports.captureAsyncFunc = 0);
+0 && (exports.captureCallbackFunc = exports.flush = exports.setContextMissingStrategy = exports.isEnabled = 0);
+0 && (exports.captureHTTPsGlobal = exports.captureHTTPs = exports.captureAWS = exports.captureAWSClient = 0);
+0 && (exports.captureAWSv3Client = exports.capturePromise = 0);
