@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { agentLogLines, appStderr, bothLoaders, FrameworkE2e, isAgentStackFrame, send, type FrameworkCase } from '../helpers/framework-e2e';
+import { agentLogLines, appStderr, bothLoaders, FrameworkE2e, isAgentOrSchedulerFrame, send, type FrameworkCase } from '../helpers/framework-e2e';
 import { installVersion, versionsUnderTest } from '../helpers/versions';
 
 const BELOW_FLOOR = '20.3.0';
@@ -48,7 +48,7 @@ for (const version of versionsUnderTest('@hapi/hapi')) {
       assert.match(plain.stderr, /bad type/, "hapi's debug output for developer errors is written");
       // The app's and hapi's own stderr (hapi prints developer errors' stacks), without stack
       // frames of the agent's wrappers (a wrapped method is one more frame).
-      assert.equal(appStderr(traced.stderr, isAgentStackFrame), appStderr(plain.stderr, isAgentStackFrame), 'same stderr from the app and hapi');
+      assert.equal(appStderr(traced.stderr, isAgentOrSchedulerFrame), appStderr(plain.stderr, isAgentOrSchedulerFrame), 'same stderr from the app and hapi');
     });
   }
 }

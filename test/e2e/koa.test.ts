@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { httpRequest } from '../helpers/spawn-app';
 import { inProcessRecorder } from '../helpers/in-process-recorder';
-import { agentLogLines, appStderr, bothLoaders, FrameworkE2e, isAgentStackFrame, send, type FrameworkCase } from '../helpers/framework-e2e';
+import { agentLogLines, appStderr, bothLoaders, FrameworkE2e, isAgentOrSchedulerFrame, send, type FrameworkCase } from '../helpers/framework-e2e';
 import { installVersion, versionsUnderTest } from '../helpers/versions';
 import { WebFrameworkSpans } from '../../agent/spans/web-framework';
 import { run } from '../../agent/context';
@@ -56,7 +56,7 @@ for (const version of versionsUnderTest('koa')) {
       assert.match(plain.stderr, /kaboom/, "koa's default error log is written");
       // The app's and koa's own stderr (koa logs the 500s' stacks), without stack frames of the
       // agent's wrappers (a wrapped function is one more frame below koa's).
-      assert.equal(appStderr(traced.stderr, isAgentStackFrame), appStderr(plain.stderr, isAgentStackFrame), "same stderr from the app and koa (its 'error' logging untouched)");
+      assert.equal(appStderr(traced.stderr, isAgentOrSchedulerFrame), appStderr(plain.stderr, isAgentOrSchedulerFrame), "same stderr from the app and koa (its 'error' logging untouched)");
     });
   }
 }

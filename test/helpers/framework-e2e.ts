@@ -27,11 +27,18 @@ export function agentLogLines(stderr: string): Array<{ level: number; msg: strin
 }
 
 /**
- * A stack frame of the agent's own code (a wrapped function is one more frame in the app's
- * error stacks): the bundle dist/agent.js or a compiled instrumentation module.
+ * A stack frame that says nothing about what the app saw: the agent's own code (a wrapped function
+ * is one more frame in the app's error stacks: the bundle dist/agent.js or a compiled
+ * instrumentation module), or Node's scheduler draining promise jobs after a timer or an immediate
+ * (`runNextTicks`, `processTimers`, `processImmediate`): those appear whenever some timer (the
+ * agent's burst timer, or the app's own) happens to fire while an async handler is pending.
  */
-export function isAgentStackFrame(line: string): boolean {
-  return line.includes(`${path.sep}dist${path.sep}agent.js:`) || line.includes(`${path.sep}dist${path.sep}instrumentations${path.sep}`);
+export function isAgentOrSchedulerFrame(line: string): boolean {
+  return (
+    line.includes(`${path.sep}dist${path.sep}agent.js:`) ||
+    line.includes(`${path.sep}dist${path.sep}instrumentations${path.sep}`) ||
+    /^\s+at (runNextTicks|process\.processTimers|processImmediate|process\.processImmediate) \(node:internal\//.test(line)
+  );
 }
 
 /** `(node:1234)` prefixes (warnings) with the pid taken out. */

@@ -140,6 +140,27 @@ test(`bursts: a full burst (${BATCH_MAX}) leaves at once; flush() sends a waitin
   }
 });
 
+test('bursts: when large datagrams fill the burst buffer, what it holds leaves first, all intact', async () => {
+  const daemon = await listen();
+  const emitter = new UdpEmitter({ host: '127.0.0.1', port: daemon.port }, 1000, 60_000);
+  try {
+    emitter.send(datagram(0));
+    await emitter.flush();
+    const big = (i: number) => '{"format":"json","version":1}\n' + JSON.stringify({ name: `big-${i}`, pad: 'ü'.repeat(14000) });
+    emitter.send(big(1));
+    emitter.send(big(2));
+    emitter.send(big(3)); // ~84 KB in all: 1 and 2 leave now, 3 waits for its window
+    const got = await daemon.waitFor(3, 2000);
+    assert.deepEqual(got.slice(1), [big(1), big(2)]);
+    await emitter.flush();
+    assert.deepEqual((await daemon.waitFor(4, 2000)).slice(3), [big(3)]);
+    assert.equal(emitter.stats.sent, 4);
+  } finally {
+    emitter.close();
+    await daemon.close();
+  }
+});
+
 test('maxInFlight bounds what is queued: the excess is dropped and counted', async () => {
   const daemon = await listen();
   const emitter = new UdpEmitter({ host: '127.0.0.1', port: daemon.port }, 5);

@@ -1,0 +1,67 @@
+// The burst buffer: datagrams come out byte for byte and in order; a full buffer refuses the next
+// datagram whole; a buffer the socket may still be reading is never written again.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BurstBuffer } from '../../agent/export/burst-buffer';
+
+function drainAll(b: BurstBuffer, reusable: boolean): { datagrams: string[]; lastFlags: boolean[]; views: Buffer[] } {
+  const datagrams: string[] = [];
+  const lastFlags: boolean[] = [];
+  const views: Buffer[] = [];
+  b.drain(
+    (buffer, offset, length, last) => {
+      const view = buffer.subarray(offset, offset + length);
+      views.push(view);
+      datagrams.push(view.toString('utf8'));
+      lastFlags.push(last);
+    },
+    () => reusable,
+  );
+  return { datagrams, lastFlags, views };
+}
+
+test('datagrams come out byte for byte, in order, the last one marked', () => {
+  const b = new BurstBuffer();
+  const input = ['{"format":"json","version":1}\n{"name":"a"}', '{"format":"json","version":1}\n{"name":"é✓ 𝄞"}', 'x'];
+  for (const d of input) assert.equal(b.add(d), true);
+  assert.equal(b.count, 3);
+  const out = drainAll(b, true);
+  assert.deepEqual(out.datagrams, input);
+  assert.deepEqual(out.lastFlags, [false, false, true]);
+  assert.equal(b.count, 0);
+  assert.deepEqual(drainAll(b, true).datagrams, [], 'drained');
+});
+
+test('a datagram that does not fit is refused whole; the largest UDP datagram fits an empty buffer', () => {
+  const b = new BurstBuffer();
+  const big = 'ü'.repeat(15000); // 30,000 bytes
+  assert.equal(b.add(big), true);
+  assert.equal(b.add(big), true);
+  assert.equal(b.add(big), false, '90,000 bytes do not fit');
+  assert.equal(b.count, 2);
+  assert.deepEqual(drainAll(b, true).datagrams, [big, big]);
+  assert.equal(b.add('a'.repeat(65507)), true);
+  assert.equal(b.count, 1);
+});
+
+test('a buffer the socket still holds is not written again; a released one is reused', () => {
+  const b = new BurstBuffer();
+  b.add('first burst');
+  const held = drainAll(b, false).views[0]!; // as if the socket queued it (not sent yet)
+  b.add('second burst, longer than the first');
+  assert.equal(held.toString('utf8'), 'first burst', 'the queued datagram is intact');
+  const released = drainAll(b, true).views[0]!;
+  b.add('third');
+  assert.equal(released.buffer, drainAll(b, true).views[0]!.buffer, 'same memory reused once released');
+});
+
+test('clear() forgets what waits and says how many', () => {
+  const b = new BurstBuffer();
+  b.add('a');
+  b.add('b');
+  assert.equal(b.clear(), 2);
+  assert.equal(b.count, 0);
+  b.add('c');
+  assert.deepEqual(drainAll(b, true).datagrams, ['c']);
+});
