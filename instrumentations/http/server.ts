@@ -62,7 +62,9 @@ function wrapMessageEmit(original: (...args: any[]) => boolean) {
     // app's own 'close' listeners run. Seen here rather than through a listener of ours: nothing
     // to add per request, and nothing an app's removeAllListeners('close') could take away.
     if (type === 'close' && this[SEGMENT] !== undefined) endSegment(this);
-    if (active() === segment) return Reflect.apply(original, this, arguments);
+    // Nothing listens (a request body nobody reads, a 'close' nobody watches): no code runs that
+    // could need the context, so entering it would only cost time.
+    if (active() === segment || this.listenerCount(type) === 0) return Reflect.apply(original, this, arguments);
     return runApply(segment, original, this, arguments);
   };
 }
