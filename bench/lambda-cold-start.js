@@ -82,12 +82,27 @@ function envFor(variant, endpoint, daemonAddress) {
   return env;
 }
 
+/**
+ * The node flags the Lambda Node.js runtime's bootstrap starts node with: heap sizes from the
+ * function's memory (new space a tenth, half of it per semi-space, the rest old space), GC exposed,
+ * large headers. They matter here: V8 accepts a code cache only from a process with the same V8
+ * flags.
+ */
+let withRuntimeFlags = true;
+
+function runtimeNodeFlags(env) {
+  if (!withRuntimeFlags) return [];
+  const memory = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  const newSpace = Math.floor(memory / 10);
+  return ['--expose-gc', '--max-http-header-size', '81920', `--max-semi-space-size=${Math.floor(newSpace / 2)}`, `--max-old-space-size=${memory - newSpace}`];
+}
+
 /** Spawn → first invocation result line; also the runner's own init / invocation timestamps. */
 function runOnce(variant, endpoint, daemonAddress) {
   return new Promise((resolve, reject) => {
     const env = envFor(variant, endpoint, daemonAddress);
     const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, [RUNNER], { cwd: TASK_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...runtimeNodeFlags(env), RUNNER], { cwd: TASK_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let firstResultMs;
@@ -168,11 +183,17 @@ async function measureLambdaColdStart({ runs = 20 } = {}) {
 module.exports = { measureLambdaColdStart };
 
 if (require.main === module) {
-  const runs = Number(process.argv[2]) || 20;
+  // node bench/lambda-cold-start.js [runs] [--plain-node]: --plain-node starts node without the
+  // runtime's flags (then the agent's code cache applies; see bench/README.md).
+  withRuntimeFlags = !process.argv.includes('--plain-node');
+  const runs = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a))) || 20;
   measureLambdaColdStart({ runs }).then(
     (r) => {
       const f = (x) => x.toFixed(1);
-      console.log(`Lambda cold start to the first result, ${runs} runs per variant (median [p25–p75]):`);
+      console.log(
+        `Lambda cold start to the first result, ${runs} runs per variant (median [p25–p75]), ` +
+          `${withRuntimeFlags ? "node started with the Lambda runtime's flags" : 'node started without flags'}:`,
+      );
       for (const v of VARIANTS) {
         const t = r[v].total;
         const c = r[v].cpu;
