@@ -5,27 +5,47 @@
 // share one module instance. A broken install must never stop the app from starting: then the
 // API is the unbundled one, with the agent off.
 //
-// The bundle is compiled with V8's code cache (dist/agent.cache, written at build time by
+// The bundle is compiled with V8's code cache (dist/agent*.cache, written at build time by
 // scripts/code-cache.js): compiling the bundle and the functions that run at start-up would
-// otherwise cost ~6 ms of every process start (and Lambda cold start). V8 rejects a cache made by
-// another Node version or for another source; the bundle then compiles as usual. Code compiled this
-// way cannot use import() (Node 20 needs --experimental-vm-modules for it): the bundle has none, a
-// test checks, and ES modules are imported by lambda/handler.mjs.
+// otherwise cost ~6 ms of every process start, and ~15 ms of a Lambda cold start. V8 accepts a cache
+// only from the same Node version, for the same source, made by a process with the same V8 flags:
+// the build makes one for node without flags and one for each common Lambda memory size (the
+// Lambda runtime starts node with heap sizes derived from it); any other case compiles as usual.
+// Code compiled this way cannot use import() (Node 20 needs --experimental-vm-modules for it): the
+// bundle has none, a test checks, and ES modules are imported by lambda/handler.mjs.
 const fs = require('node:fs');
 const path = require('node:path');
 
 const BUNDLE = path.join(__dirname, 'dist', 'agent.js');
+/** What happened to the code cache, for diagnostics (and tests): { file, rejected }. */
+const CODE_CACHE_STATUS = Symbol.for('@xray/agent.codeCache');
+
+/**
+ * The cache made for this process's V8 flags: `agent.cache` without flags, else the flags that
+ * vary between deployments (those the Lambda runtime sets) in the file name, sorted.
+ */
+function codeCacheFile() {
+  const flags = [];
+  const options = process.env.NODE_OPTIONS ? process.env.NODE_OPTIONS.split(/\s+/) : [];
+  for (const arg of process.execArgv.concat(options)) {
+    if (/^--(expose[-_]gc|max[-_]semi[-_]space[-_]size=\d+|max[-_]old[-_]space[-_]size=\d+)$/.test(arg)) flags.push(arg.replace(/_/g, '-'));
+  }
+  flags.sort();
+  return path.join(__dirname, 'dist', 'agent' + flags.join('') + '.cache');
+}
 
 function loadWithCodeCache() {
+  const file = codeCacheFile();
   let cachedData;
   try {
-    cachedData = fs.readFileSync(path.join(__dirname, 'dist', 'agent.cache'));
+    cachedData = fs.readFileSync(file);
   } catch {
-    return undefined; // no cache: Node's own loader
+    globalThis[CODE_CACHE_STATUS] = { file, rejected: undefined };
+    return undefined; // no cache for this process: Node's own loader
   }
   const Module = require('node:module');
-  // An entry that is not loaded yet is the one Node's ESM loader made while reading register.js's
-  // re-export for `import` (below): the bundle is loaded into it, as Node's require would.
+  // An entry that is not loaded yet is one Node's ESM loader made while pre-reading the bundle's
+  // exports: the bundle is loaded into it, as Node's require would.
   let mod = Module._cache[BUNDLE];
   if (mod !== undefined && mod.loaded) return mod.exports;
   const vm = require('node:vm');
@@ -33,6 +53,7 @@ function loadWithCodeCache() {
     filename: BUNDLE,
     cachedData,
   });
+  globalThis[CODE_CACHE_STATUS] = { file, rejected: script.cachedDataRejected };
   if (mod === undefined) {
     mod = new Module(BUNDLE, module);
     // Registered before it runs, as Node does, so a require of dist/agent.js elsewhere gets this one.

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import * as vm from 'node:vm';
 import Module from 'node:module';
 import { startUdpDaemon, type UdpDaemon } from '../helpers/udp-daemon';
-import { spawnApp, httpRequest, repoRoot } from '../helpers/spawn-app';
+import { spawnApp, runToExit, httpRequest, repoRoot } from '../helpers/spawn-app';
 
 const ALWAYS = JSON.stringify({ version: 2, default: { fixed_target: 0, rate: 1 } });
 const bundle = path.join(repoRoot(), 'dist', 'agent.js');
@@ -35,6 +35,34 @@ test('the bundle has no import(): code compiled through node:vm cannot use it on
   const source = fs.readFileSync(bundle, 'utf8');
   const found = /(^|[^\w$.])import\s*\(/m.exec(source);
   assert.equal(found, null, found ? source.slice(Math.max(0, found.index - 200), found.index + 100) : '');
+});
+
+test('a process started with the Lambda runtime\'s flags (512 MB) gets the cache made for them, and V8 accepts it', async () => {
+  // The flags of the Lambda Node.js runtime's bootstrap for a 512 MB function.
+  const flags = ['--expose-gc', '--max-http-header-size', '81920', '--max-semi-space-size=25', '--max-old-space-size=461'];
+  const r = await runToExit({
+    script: path.join(repoRoot(), 'test', 'fixtures', 'code-cache-status.js'),
+    loader: 'none',
+    nodeArgs: [...flags, '--require', path.join(repoRoot(), 'register.js')],
+    env: { AWS_XRAY_SDK_ENABLED: 'false' },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const status = JSON.parse(r.stdout) as { file: string; rejected: boolean | undefined };
+  assert.equal(path.basename(status.file), 'agent--expose-gc--max-old-space-size=461--max-semi-space-size=25.cache');
+  assert.equal(status.rejected, false);
+});
+
+test('a process with V8 flags no cache was made for compiles the bundle as usual', async () => {
+  const r = await runToExit({
+    script: path.join(repoRoot(), 'test', 'fixtures', 'code-cache-status.js'),
+    loader: 'none',
+    nodeArgs: ['--max-old-space-size=777', '--require', path.join(repoRoot(), 'register.js')],
+    env: { AWS_XRAY_SDK_ENABLED: 'false' },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const status = JSON.parse(r.stdout) as { file: string; rejected: boolean | undefined };
+  assert.equal(path.basename(status.file), 'agent--max-old-space-size=777.cache');
+  assert.equal(status.rejected, undefined, 'no such file: Node compiled the bundle itself');
 });
 
 /** A copy of the package (register.js + bundle) whose cache file holds `cache`. */
