@@ -17,7 +17,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const BUNDLE = path.join(__dirname, 'dist', 'agent.js');
-/** What happened to the code cache, for diagnostics (and tests): { file, rejected }. */
+/** The code cache this process looked for: { file, rejected (undefined: there was none), script }. */
 const CODE_CACHE_STATUS = Symbol.for('@xray/agent.codeCache');
 
 /**
@@ -34,26 +34,23 @@ function codeCacheFile() {
   return path.join(__dirname, 'dist', 'agent' + flags.join('') + '.cache');
 }
 
-function loadWithCodeCache() {
-  const file = codeCacheFile();
-  let cachedData;
-  try {
-    cachedData = fs.readFileSync(file);
-  } catch {
-    globalThis[CODE_CACHE_STATUS] = { file, rejected: undefined };
-    return undefined; // no cache for this process: Node's own loader
-  }
+function loadBundle() {
   const Module = require('node:module');
   // An entry that is not loaded yet is one Node's ESM loader made while pre-reading the bundle's
   // exports: the bundle is loaded into it, as Node's require would.
   let mod = Module._cache[BUNDLE];
   if (mod !== undefined && mod.loaded) return mod.exports;
+  const file = codeCacheFile();
+  let cachedData;
+  try {
+    cachedData = fs.readFileSync(file);
+  } catch {
+    // No cache made for this process's flags: V8 compiles the bundle from source.
+  }
   const vm = require('node:vm');
-  const script = new vm.Script(Module.wrap(fs.readFileSync(BUNDLE, 'utf8')), {
-    filename: BUNDLE,
-    cachedData,
-  });
-  globalThis[CODE_CACHE_STATUS] = { file, rejected: script.cachedDataRejected };
+  const script = new vm.Script(Module.wrap(fs.readFileSync(BUNDLE, 'utf8')), { filename: BUNDLE, cachedData });
+  // For diagnostics, and for scripts/code-cache.js, which writes the cache of this very script.
+  globalThis[CODE_CACHE_STATUS] = { file, rejected: script.cachedDataRejected, script };
   if (mod === undefined) {
     mod = new Module(BUNDLE, module);
     // Registered before it runs, as Node does, so a require of dist/agent.js elsewhere gets this one.
@@ -73,7 +70,7 @@ function loadWithCodeCache() {
 
 let agent;
 try {
-  agent = loadWithCodeCache() || require('./dist/agent.js');
+  agent = loadBundle();
 } catch (err) {
   process.stderr.write('@xray/agent: could not start (' + (err && err.message) + '); the app runs untraced\n');
   agent = require('./dist/agent/api.js');

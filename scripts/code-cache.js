@@ -11,7 +11,7 @@
 // named after the process's flags. XRAY_AGENT_LAMBDA_MEMORY_SIZES (comma-separated MB) replaces
 // the list of sizes, for functions of other sizes.
 //
-// Each cache is made in a child process that starts the agent the way users do and serves one
+// Each cache is made in a child process that loads the agent through register.js and serves one
 // traced request, so the functions of the start-up path and of the request path are in it (V8
 // caches every function compiled so far). The child points the agent at a UDP socket of its own:
 // nothing leaves this machine during a build. A cache is only valid for the Node version that
@@ -21,7 +21,6 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-const bundle = path.join(root, 'dist', 'agent.js');
 const DEFAULT_LAMBDA_MEMORY_SIZES = [128, 256, 512, 1024, 1536, 2048, 3008];
 
 /** The V8 flags the Lambda runtime gives node for a function of `memory` MB. */
@@ -30,13 +29,8 @@ function lambdaFlags(memory) {
   return ['--expose-gc', `--max-semi-space-size=${Math.floor(newSpace / 2)}`, `--max-old-space-size=${memory - newSpace}`];
 }
 
-/** The file register.js looks for in a process started with `flags` (same rule as there). */
-function cacheFile(flags) {
-  return path.join(root, 'dist', 'agent' + [...flags].sort().join('') + '.cache');
-}
-
 if (process.argv[2] === '--child') {
-  train(process.argv[3]);
+  train();
 } else {
   for (const f of fs.readdirSync(path.join(root, 'dist'))) {
     if (/^agent.*\.cache$/.test(f)) fs.rmSync(path.join(root, 'dist', f), { force: true });
@@ -50,16 +44,19 @@ if (process.argv[2] === '--child') {
     if (k !== 'NODE_OPTIONS' && !k.startsWith('AWS_') && !k.startsWith('_X_AMZN') && k !== 'LAMBDA_TASK_ROOT') env[k] = v;
   }
   for (const flags of [[], ...sizes.map(lambdaFlags)]) {
-    const out = cacheFile(flags);
-    const r = spawnSync(process.execPath, [...flags, __filename, '--child', out], { env, stdio: 'inherit', timeout: 30000 });
+    const r = spawnSync(process.execPath, [...flags, __filename, '--child'], { env, stdio: 'inherit', timeout: 30000 });
     if (r.status !== 0) {
       // The agent works without a cache, only its start-up is slower: say so, do not fail the build.
-      process.stderr.write(`code-cache: ${path.basename(out)} not written (child exited ${r.status ?? r.signal}); start-up compiles the bundle\n`);
+      process.stderr.write(`code-cache: no cache written for node ${flags.join(' ') || '(no flags)'} (child exited ${r.status ?? r.signal}); start-up compiles the bundle\n`);
     }
   }
 }
 
-function train(out) {
+/**
+ * Loads the agent through register.js, as users do (so the cache is of the very script it compiles,
+ * under the file name it looks for with this process's flags), serves one request, writes the cache.
+ */
+function train() {
   const dgram = require('node:dgram');
   const sink = dgram.createSocket('udp4');
   sink.on('message', () => {});
@@ -67,17 +64,10 @@ function train(out) {
     process.env.AWS_XRAY_DAEMON_ADDRESS = `127.0.0.1:${sink.address().port}`;
     process.env.AWS_XRAY_CENTRALIZED_SAMPLING = 'false';
     process.env.AWS_XRAY_TRACING_NAME = 'code-cache';
-    // Compiled exactly as register.js compiles it (same wrapper, so V8 accepts the cache there).
-    const Module = require('node:module');
-    const vm = require('node:vm');
-    const script = new vm.Script(Module.wrap(fs.readFileSync(bundle, 'utf8')), { filename: bundle });
-    const mod = new Module(bundle, module);
-    mod.filename = bundle;
-    mod.paths = Module._nodeModulePaths(path.dirname(bundle));
-    Module._cache[bundle] = mod;
-    script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(bundle), mod, bundle, path.dirname(bundle));
-    serveOneRequest(mod.exports, () => {
-      fs.writeFileSync(out, script.createCachedData());
+    const agent = require(path.join(root, 'register.js'));
+    const { file, script } = globalThis[Symbol.for('@xray/agent.codeCache')];
+    serveOneRequest(agent, () => {
+      fs.writeFileSync(file, script.createCachedData());
       sink.close();
       process.exit(0);
     });
