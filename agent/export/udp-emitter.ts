@@ -37,9 +37,7 @@ export class UdpEmitter {
   readonly stats: EmitterStats = { sent: 0, droppedQueueFull: 0, failed: 0, droppedDaemonDown: 0 };
   private socket: Socket | undefined;
   private connected = false;
-  /** Datagrams waiting for the socket to connect (only during the first few ms). */
-  private pending: string[] = [];
-  /** The burst being gathered (socket connected). */
+  /** The burst being gathered; before the socket has connected (the first few ms), what waits for it. */
   private readonly burst = new BurstBuffer();
   private burstTimer: NodeJS.Timeout | undefined;
   /** Datagrams handed to the socket whose burst's completion callback has not run yet. */
@@ -71,7 +69,7 @@ export class UdpEmitter {
       }
       this.refusedUntil = 0;
     }
-    if (this.inFlight + this.pending.length + this.burst.count >= this.maxInFlight) {
+    if (this.inFlight + this.burst.count >= this.maxInFlight) {
       this.stats.droppedQueueFull++;
       log.once('emitter.queueFull', 'warn', 'too many X-Ray documents in flight; dropping new ones (counted)', {
         maxQueuedSends: this.maxInFlight,
@@ -79,24 +77,23 @@ export class UdpEmitter {
       return;
     }
     if (!this.connected) {
-      this.pending.push(datagram);
       try {
         this.ensureSocket();
       } catch (err) {
         this.fail(err as NodeJS.ErrnoException);
       }
-      return;
     }
-    this.gather(datagram);
-  }
-
-  private gather(datagram: string): void {
     if (!this.burst.add(datagram)) {
       // The burst's buffer is full: send what is in it, then start the next one with this datagram.
       this.sendNow();
       if (!this.burst.add(datagram)) {
-        this.stats.failed++;
-        log.once('emitter.tooLarge', 'warn', 'an X-Ray datagram larger than UDP allows was dropped (counted)', {});
+        if (this.connected) {
+          this.stats.failed++;
+          log.once('emitter.tooLarge', 'warn', 'an X-Ray datagram larger than UDP allows was dropped (counted)', {});
+        } else {
+          // 64 KiB already wait for the socket to connect.
+          this.stats.droppedQueueFull++;
+        }
         return;
       }
     }
@@ -104,7 +101,7 @@ export class UdpEmitter {
     else if (this.burst.count === 1) this.armBurstTimer();
   }
 
-  /** Hands the waiting burst to the socket now (synchronous: the kernel has it on return). */
+  /** Hands the waiting burst to the socket now (synchronous: the kernel has it on return); before it has connected, nothing. */
   sendNow(): void {
     const socket = this.socket;
     const size = this.burst.count;
@@ -166,12 +163,12 @@ export class UdpEmitter {
   /** Resolves once every datagram handed to `send` so far has left (or failed). */
   flush(): Promise<void> {
     this.sendNow();
-    if (this.inFlight === 0 && this.pending.length === 0) return Promise.resolve();
+    if (!this.busy) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   get busy(): boolean {
-    return this.inFlight > 0 || this.pending.length > 0 || this.burst.count > 0;
+    return this.inFlight > 0 || this.burst.count > 0;
   }
 
   close(): void {
@@ -208,9 +205,6 @@ export class UdpEmitter {
         return;
       }
       this.connected = true;
-      const waited = this.pending;
-      this.pending = [];
-      for (const d of waited) this.gather(d);
       this.sendNow();
       this.notifyIfIdle();
     });
@@ -244,9 +238,7 @@ export class UdpEmitter {
     // A DNS or connect failure leaves no usable socket: drop what waited and retry on the next send.
     if (code === 'ECONNREFUSED') this.refusedUntil = Date.now() + REFUSED_PAUSE_MS;
     if (!this.connected && this.socket) {
-      this.stats.failed += this.pending.length;
-      this.pending = [];
-      this.close();
+      this.close(); // counts what waited for it as failed
     } else if (code === 'ECONNREFUSED' && this.hostIsName && Date.now() - this.lastReconnect > RECONNECT_INTERVAL_MS) {
       // The daemon behind a DNS name went away (a restarted container may come back on another
       // address): look the name up again on the next send, at most every few seconds (spec §2.1).
@@ -257,7 +249,8 @@ export class UdpEmitter {
   }
 
   private notifyIfIdle(): void {
-    if (this.inFlight > 0 || this.pending.length > 0 || this.idleWaiters.length === 0) return;
+    // Datagrams gathered after a flush() began do not hold it up, unless the socket is not there yet.
+    if (this.inFlight > 0 || (!this.connected && this.burst.count > 0) || this.idleWaiters.length === 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
