@@ -10,7 +10,7 @@ import { startUdpDaemon, type UdpDaemon, type XrayEntity } from '../helpers/udp-
 import { startMariaDb, closedPort, type DatabaseServer } from '../helpers/databases';
 import { installVersion, versionsUnderTest } from '../helpers/versions';
 import { spawnApp, type Loader } from '../helpers/spawn-app';
-import { ALWAYS, assertNoPassword, call, concurrentCalls, errorIdentity, firstException, tracedCall, withApp } from '../helpers/sql-e2e';
+import { ALWAYS, assertNoPassword, call, concurrentCalls, errorIdentity, firstException, tracedCall, withApp, untracedErrors } from '../helpers/sql-e2e';
 
 let db: DatabaseServer;
 let daemon: UdpDaemon;
@@ -118,13 +118,7 @@ for (const driver of ['mysql', 'mysql2']) {
       const nodeModules = installVersion(driver, version);
       const paths = ['/error/syntax', '/error/refused', ...(driver === 'mysql2' ? ['/error/execute'] : [])];
       // What the app sees without the agent.
-      const plain = await spawnApp({ script: 'sql/mysql-app.js', loader: 'none', env: env(driver, nodeModules) });
-      const untraced = new Map<string, Record<string, unknown>>();
-      try {
-        for (const p of paths) untraced.set(p, errorIdentity((await call(plain, p)).body.error));
-      } finally {
-        await plain.stop();
-      }
+      const untraced = await untracedErrors('sql/mysql-app.js', env(driver, nodeModules), paths);
       daemon.clear();
       await withApp({ script: 'sql/mysql-app.js', loader: 'require', env: env(driver, nodeModules) }, async (app) => {
         for (const p of paths) {

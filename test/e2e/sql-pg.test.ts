@@ -10,7 +10,7 @@ import { startUdpDaemon, type UdpDaemon, type XrayEntity } from '../helpers/udp-
 import { startPostgres, closedPort, type DatabaseServer } from '../helpers/databases';
 import { installVersion, versionsUnderTest } from '../helpers/versions';
 import { spawnApp, type Loader } from '../helpers/spawn-app';
-import { ALWAYS, assertNoPassword, call, concurrentCalls, errorIdentity, firstException, tracedCall, withApp } from '../helpers/sql-e2e';
+import { ALWAYS, assertNoPassword, concurrentCalls, errorIdentity, firstException, tracedCall, withApp, untracedErrors } from '../helpers/sql-e2e';
 
 let db: DatabaseServer;
 let daemon: UdpDaemon;
@@ -105,13 +105,7 @@ for (const version of versionsUnderTest('pg')) {
   test(`pg@${version}: errors (syntax, connection refused, timeout) are cause + fault and reach the app unchanged`, async () => {
     const nodeModules = installVersion('pg', version);
     const paths = ['/error/syntax', '/error/refused', '/error/timeout'];
-    const plain = await spawnApp({ script: 'sql/pg-app.js', loader: 'none', env: env(nodeModules) });
-    const untraced = new Map<string, Record<string, unknown>>();
-    try {
-      for (const p of paths) untraced.set(p, errorIdentity((await call(plain, p)).body.error));
-    } finally {
-      await plain.stop();
-    }
+    const untraced = await untracedErrors('sql/pg-app.js', env(nodeModules), paths);
     daemon.clear();
     await withApp({ script: 'sql/pg-app.js', loader: 'require', env: env(nodeModules) }, async (app) => {
       for (const p of paths) {

@@ -10,8 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startUdpDaemon, type UdpDaemon, type XrayEntity } from '../helpers/udp-daemon';
 import { installVersion, versionsUnderTest } from '../helpers/versions';
-import { spawnApp, type Loader } from '../helpers/spawn-app';
-import { ALWAYS, call, concurrentCalls, errorIdentity, firstException, tracedCall, withApp } from '../helpers/sql-e2e';
+import { type Loader } from '../helpers/spawn-app';
+import { ALWAYS, concurrentCalls, errorIdentity, firstException, tracedCall, withApp, untracedErrors } from '../helpers/sql-e2e';
 
 let daemon: UdpDaemon;
 let dir: string;
@@ -96,13 +96,7 @@ for (const driver of ['sqlite3', 'better-sqlite3']) {
     test(`${driver}@${version}: query text only when enabled; errors are cause + fault and reach the app unchanged`, async () => {
       const nodeModules = installVersion(driver, version);
       const paths = ['/error/syntax', '/error/constraint'];
-      const plain = await spawnApp({ script: 'sql/sqlite-app.js', loader: 'none', env: env(driver, nodeModules) });
-      const untraced = new Map<string, Record<string, unknown>>();
-      try {
-        for (const p of paths) untraced.set(p, errorIdentity((await call(plain, p)).body.error));
-      } finally {
-        await plain.stop();
-      }
+      const untraced = await untracedErrors('sql/sqlite-app.js', env(driver, nodeModules), paths);
       daemon.clear();
       await withApp({ script: 'sql/sqlite-app.js', loader: 'require', env: env(driver, nodeModules, { AWS_XRAY_COLLECT_SQL_QUERIES: 'true' }) }, async (app) => {
         assert.deepEqual((await tracedCall(daemon, app, '/query')).sql.map((s) => s.sql?.sanitized_query), ['SELECT ? AS n']);

@@ -73,6 +73,21 @@ export function errorIdentity(e: Record<string, unknown> | undefined): Record<st
   return out;
 }
 
+/**
+ * The errors `script` answers `paths` with when run without the agent, by path (errorIdentity):
+ * what the traced run must hand the app unchanged.
+ */
+export async function untracedErrors(script: string, env: Record<string, string>, paths: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
+  const plain = await spawnApp({ script, loader: 'none', env });
+  const errors = new Map<string, Record<string, unknown>>();
+  try {
+    for (const p of paths) errors.set(p, errorIdentity((await call(plain, p)).body.error));
+  } finally {
+    await plain.stop();
+  }
+  return errors;
+}
+
 /** The first exception recorded on a subsegment. */
 export function firstException(sub: XrayEntity): { message?: string; type?: string } | undefined {
   const cause = sub.cause as { exceptions?: Array<{ message?: string; type?: string }> } | undefined;
