@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { parseArgs } from 'node:util';
 import { parseDatagram } from './datagram';
-import { startSamplingStub } from './sampling-stub';
+import { startSamplingStub, type SamplingStub } from './sampling-stub';
 import { formatTrace } from './trace-printer';
 import { traceKey, walkEntities } from './trace-tree';
 import type { XrayDocument } from './xray-document';
@@ -46,6 +46,7 @@ const MAX_PENDING_DOCS = 1000;
 const MAX_REMEMBERED_TRACES = 1000;
 const MAX_REMEMBERED_NAMES = 10000;
 const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
+const MAX_FREE_PORT_ATTEMPTS = 10;
 
 interface Pending {
   docs: XrayDocument[];
@@ -62,19 +63,22 @@ export async function startListener(opts: ListenerOptions = {}): Promise<Listene
   // Opened before binding so a bad path fails start-up with the file's own error message.
   const ndjson = opts.ndjson === undefined ? undefined : fs.createWriteStream(opts.ndjson, { fd: fs.openSync(opts.ndjson, 'a') });
 
-  const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(opts.port ?? 2000, host, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (err) {
-    socket.close();
-    ndjson?.end();
-    throw err;
+  // With port 0 the OS picks a free UDP port, and the same TCP port may be in use by someone
+  // else: take another free port a few times before giving up the sampling stub.
+  const anyPort = opts.port === 0;
+  let socket: dgram.Socket;
+  let stub: SamplingStub | undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      socket = await bindUdp(host, opts.port ?? 2000);
+    } catch (err) {
+      ndjson?.end();
+      throw err;
+    }
+    if (opts.samplingStub === false) break;
+    stub = await startSamplingStub(host, socket.address().port);
+    if (stub || !anyPort || attempt === MAX_FREE_PORT_ATTEMPTS) break;
+    await new Promise<void>((resolve) => socket.close(() => resolve()));
   }
   try {
     // Agents send bursts (a whole request's worth of documents at once); the OS default
@@ -139,7 +143,6 @@ export async function startListener(opts: ListenerOptions = {}): Promise<Listene
   socket.on('error', (err) => write(`listener socket error: ${err.message}\n`));
 
   const udpPort = socket.address().port;
-  const stub = opts.samplingStub === false ? undefined : await startSamplingStub(host, udpPort);
 
   let closing: Promise<void> | undefined;
   return {
@@ -156,6 +159,20 @@ export async function startListener(opts: ListenerOptions = {}): Promise<Listene
       return closing;
     },
   };
+}
+
+function bindUdp(host: string, port: number): Promise<dgram.Socket> {
+  const socket = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+  return new Promise((resolve, reject) => {
+    socket.once('error', (err) => {
+      socket.close();
+      reject(err);
+    });
+    socket.bind(port, host, () => {
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+  });
 }
 
 export const usage = `Usage: xray-agent listen [--host H] [--port P] [--ndjson FILE] [--quiet-ms MS]
