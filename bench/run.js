@@ -2,7 +2,7 @@
 // Entry of `npm run bench`: agent overhead on two apps (plain, one downstream call) and start-up
 // cost, agent and no-agent rounds interleaved; prints a markdown report and writes bench/RESULTS.md.
 //
-//   node bench/run.js            full run (~3 min)
+//   node bench/run.js            full run (~5–8 min)
 //   node bench/run.js --quick    smoke test (~20 s)
 //   node bench/run.js --help     every option
 //
@@ -18,6 +18,7 @@ const { startUdpSink } = require('./lib/udp-sink');
 const { spawnApp, stopAll, killAllNow } = require('./lib/children');
 const { measureRound } = require('./lib/measure');
 const { measureStartup } = require('./startup');
+const { measureSteadyMemory } = require('./lib/steady-memory');
 const { renderReport } = require('./lib/report');
 const { REGISTER, cleanEnv, setRegister, registerPath } = require('./lib/agent-env');
 const procfs = require('./lib/procfs');
@@ -93,6 +94,7 @@ async function main() {
   let upstream;
   const records = [];
   let startup;
+  let memory;
   try {
     if (appNames.includes('express')) {
       const { installVersion, versionsUnderTest } = require('../dist/test/helpers/versions.js');
@@ -129,6 +131,11 @@ async function main() {
       upstream = undefined;
     }
 
+    if (opts.only.includes('memory') && opts.memorySeconds > 0) {
+      progress(`memory: plain app under sustained load, up to ${opts.memorySeconds} s per variant`);
+      memory = await measureSteadyMemory({ app: APPS.plain, sink, opts, progress });
+    }
+
     if (wantStartup) {
       progress(`start-up: ${opts.startupRuns} runs per variant`);
       startup = measureStartup({ runs: opts.startupRuns, daemonAddress: sink.address });
@@ -157,7 +164,7 @@ async function main() {
     register: register === REGISTER ? undefined : register,
     options: opts,
   };
-  const report = renderReport({ records, appNames, startup, meta });
+  const report = renderReport({ records, appNames, startup, memory, meta });
   process.stdout.write(`${report}\n`);
   if (opts.write) {
     fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), `${report}\n`);

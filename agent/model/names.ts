@@ -33,6 +33,22 @@ const CLEAN_ASCII_NAME_RE = /^[A-Za-z0-9_.:/%&#=+\\\-@][A-Za-z0-9 _.:/%&#=+\\\-@
  * cleaned the same way, or `"unknown"` if that is empty too). Never throws.
  */
 export function sanitizeName(name: unknown, fallback: string): string {
+  // Most names repeat (every request's segment carries the service name): remember the last one.
+  if (name === lastName && fallback === lastFallback) return lastResult;
+  const result = sanitize(name, fallback);
+  if (typeof name === 'string') {
+    lastName = name;
+    lastFallback = fallback;
+    lastResult = result;
+  }
+  return result;
+}
+
+let lastName: string | undefined;
+let lastFallback: string | undefined;
+let lastResult = '';
+
+function sanitize(name: unknown, fallback: string): string {
   const cleaned = clean(name);
   if (cleaned !== '') return cleaned;
   // The fallback is normally an already-clean constant or the configured service name; cleaning it

@@ -11,6 +11,7 @@ const FULL = {
   startupRuns: 30, // per variant, interleaved
   settleMs: 250, // quiet time before/after a measured round (datagrams in flight, CPU counters)
   rate: 0, // 0: closed loop (as fast as the app answers); N: autocannon caps the total at N req/s
+  memorySeconds: 240, // longest sustained load per variant for the steady-state memory figure
 };
 
 const QUICK = {
@@ -22,6 +23,7 @@ const QUICK = {
   startupRuns: 6,
   settleMs: 150,
   rate: 0,
+  memorySeconds: 0, // skipped
 };
 
 const LIMITS = {
@@ -33,6 +35,7 @@ const LIMITS = {
   startupRuns: [1, 500],
   settleMs: [0, 10000],
   rate: [0, 1000000],
+  memorySeconds: [0, 3600],
 };
 
 const ENV = {
@@ -44,14 +47,16 @@ const ENV = {
   startupRuns: 'BENCH_STARTUP_RUNS',
   settleMs: 'BENCH_SETTLE_MS',
   rate: 'BENCH_RATE',
+  memorySeconds: 'BENCH_MEMORY_SECONDS',
 };
 
 function usage() {
   return [
     'usage: node bench/run.js [--quick] [--rounds=N] [--duration=S] [--warmup=S] [--connections=N]',
-    '                         [--pipelining=N] [--startup-runs=N] [--settle-ms=MS] [--rate=N] [--no-write] [--only=plain,downstream,express,startup]',
+    '                         [--pipelining=N] [--startup-runs=N] [--settle-ms=MS] [--rate=N] [--memory-seconds=S]',
+    '                         [--no-write] [--only=plain,downstream,express,startup,memory]',
     '                         [--agent=path/to/register.js]   (default: the repo\'s register.js)',
-    'env:   BENCH_QUICK=1 BENCH_ROUNDS BENCH_DURATION BENCH_WARMUP BENCH_CONNECTIONS BENCH_PIPELINING BENCH_STARTUP_RUNS BENCH_SETTLE_MS BENCH_RATE BENCH_AGENT',
+    'env:   BENCH_QUICK=1 BENCH_ROUNDS BENCH_DURATION BENCH_WARMUP BENCH_CONNECTIONS BENCH_PIPELINING BENCH_STARTUP_RUNS BENCH_SETTLE_MS BENCH_RATE BENCH_MEMORY_SECONDS BENCH_AGENT',
   ].join('\n');
 }
 
@@ -61,7 +66,7 @@ function camel(flag) {
 
 function parseOptions(argv, env) {
   const quick = argv.includes('--quick') || env.BENCH_QUICK === '1';
-  const opts = { ...(quick ? QUICK : FULL), quick, write: true, only: ['plain', 'downstream', 'express', 'startup'], agent: env.BENCH_AGENT || undefined };
+  const opts = { ...(quick ? QUICK : FULL), quick, write: true, only: ['plain', 'downstream', 'express', 'startup', 'memory'], agent: env.BENCH_AGENT || undefined };
   for (const key of Object.keys(ENV)) {
     if (env[ENV[key]] !== undefined && env[ENV[key]] !== '') opts[key] = toNumber(key, env[ENV[key]], ENV[key]);
   }

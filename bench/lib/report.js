@@ -62,7 +62,7 @@ function analyse(records, appNames) {
   return { configs, comparisons };
 }
 
-function checks(comparisons, startup, rate) {
+function checks(comparisons, startup, rate, memory) {
   const rows = [];
   const plain = comparisons.find((c) => c.app === 'plain');
   if (plain) {
@@ -79,6 +79,14 @@ function checks(comparisons, startup, rate) {
   for (const c of comparisons) {
     rows.push([`RSS after load, ${c.app} app`, `≤ +${TARGETS.rssMiB} MiB`, `${fmt.signed1(c.rssDelta / MiB)} MiB`, c.rssDelta / MiB <= TARGETS.rssMiB]);
   }
+  if (memory) {
+    rows.push([
+      `RSS under sustained load, ${memory.app} app${memory.youngEqual ? ' (equal young generation)' : ' (young generation still differs)'}`,
+      `≤ +${TARGETS.rssMiB} MiB`,
+      `${fmt.signed1(memory.rssDelta / MiB)} MiB`,
+      memory.rssDelta / MiB <= TARGETS.rssMiB,
+    ]);
+  }
   return rows;
 }
 
@@ -94,7 +102,7 @@ function table(header, rows) {
  * @param {object|undefined} o.startup
  * @param {object} o.meta  date, node, cpu, cores, load averages, options, commit
  */
-function renderReport({ records, appNames, startup, meta }) {
+function renderReport({ records, appNames, startup, memory, meta }) {
   const { configs, comparisons } = analyse(records, appNames);
   const o = meta.options;
   const out = [];
@@ -180,7 +188,25 @@ function renderReport({ records, appNames, startup, meta }) {
     );
   }
 
-  const targetRows = checks(comparisons, startup, o.rate);
+  if (memory) {
+    out.push(`## Memory under sustained load (${memory.app} app)`, '');
+    out.push(
+      'The agent\'s process runs until V8\'s young generation has not grown for ' +
+        `${memory.stableSeconds} s; the no-agent process then runs until its young generation is as large ` +
+        `(at most ${memory.limit} s each). See bench/README.md for why.`,
+      '',
+    );
+    const row = (label, m) => [label, m.seconds, fmt.int(m.requests), fmt.int(m.rps), fmt.mib(m.young), fmt.mib(m.old), fmt.mib(m.rss)];
+    out.push(
+      table(
+        ['agent', 'seconds of load', 'requests', 'req/s (last 5 s)', 'V8 young gen MiB', 'V8 rest of heap MiB', 'RSS MiB'],
+        [row('no', memory.noAgent), row('yes (100 % sampled)', memory.agent), ['difference', '', '', '', fmt.signed1((memory.agent.young - memory.noAgent.young) / MiB), fmt.signed1(memory.oldDelta / MiB), fmt.signed1(memory.rssDelta / MiB)]],
+      ),
+      '',
+    );
+  }
+
+  const targetRows = checks(comparisons, startup, o.rate, memory);
   if (targetRows.length) {
     out.push('## Targets (from the issue)', '');
     out.push(table(['what', 'target', 'measured', 'result'], targetRows.map(([a, b, c, ok]) => [a, b, c, ok ? 'pass' : '**FAIL**'])), '');

@@ -72,16 +72,50 @@ function wrapMessageEmit(original: (...args: any[]) => boolean) {
 function wrapWriteHead(original: (...args: any[]) => unknown) {
   return function writeHead(this: TracedResponse): unknown {
     const value = this[TRACE_HEADER];
-    if (value !== undefined) {
-      this[TRACE_HEADER] = undefined;
-      try {
-        if (!this.headersSent && !this.hasHeader('x-amzn-trace-id')) this.setHeader('X-Amzn-Trace-Id', value);
-      } catch (err) {
-        log.once('http.server.header', 'warn', 'could not add the X-Amzn-Trace-Id response header', { error: String(err) });
-      }
+    if (value === undefined) return Reflect.apply(original, this, arguments);
+    this[TRACE_HEADER] = undefined;
+    if (!appendAfterWriteHead) {
+      addHeaderBefore(this, value);
+      return Reflect.apply(original, this, arguments);
     }
-    return Reflect.apply(original, this, arguments);
+    const result = Reflect.apply(original, this, arguments);
+    appendHeader(this, value);
+    return result;
   };
+}
+
+// How the X-Amzn-Trace-Id header joins the response head. Node builds the head as one string in
+// writeHead (`_header`, "...\r\n\r\n"): the line is appended to it there. Setting it with setHeader
+// before writeHead would cost more than the rest of the header work: it moves every header the app
+// passes to writeHead through setHeader's validation and storage (measured ~3x the cost of the
+// append). An app's own X-Amzn-Trace-Id, however it was set, is found in the head and kept.
+// Should a Node version ever not build `_header` that way, setHeader before writeHead takes over.
+let appendAfterWriteHead = true;
+const TRACE_HEADER_LINE = /\r\nx-amzn-trace-id[ \t]*:/i;
+
+function appendHeader(res: TracedResponse, value: string): void {
+  const head = (res as { _header?: unknown })._header;
+  if (typeof head === 'string' && head.endsWith('\r\n\r\n')) {
+    if (TRACE_HEADER_LINE.test(head)) return;
+    try {
+      (res as { _header?: string })._header = head.slice(0, -2) + 'X-Amzn-Trace-Id: ' + value + '\r\n\r\n';
+    } catch (err) {
+      log.once('http.server.header', 'warn', 'could not add the X-Amzn-Trace-Id response header', { error: String(err) });
+    }
+    return;
+  }
+  appendAfterWriteHead = false;
+  log.once('http.server.headerMode', 'debug', 'response head not built as expected by writeHead; X-Amzn-Trace-Id is set before writeHead from now on', {
+    head: typeof head,
+  });
+}
+
+function addHeaderBefore(res: TracedResponse, value: string): void {
+  try {
+    if (!res.headersSent && !res.hasHeader('x-amzn-trace-id')) res.setHeader('X-Amzn-Trace-Id', value);
+  } catch (err) {
+    log.once('http.server.header', 'warn', 'could not add the X-Amzn-Trace-Id response header', { error: String(err) });
+  }
 }
 
 function wrapEmit(original: (...args: any[]) => boolean) {

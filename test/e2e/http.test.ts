@@ -126,6 +126,26 @@ for (const [loader, script] of [
   });
 }
 
+test('the response trace header: added once whatever way the app writes its head; an app\'s own value is kept', async () => {
+  daemon.clear();
+  await withApp('require', 'http-app.js', async (app) => {
+    for (const via of ['object', 'array', 'setHeader']) {
+      const ours = await httpRequest(app.url(`/head?via=${via}`), { headers: { 'x-amzn-trace-id': `Root=${ROOT};Sampled=1` } });
+      assert.equal(ours.status, 200, via);
+      assert.equal(ours.body, 'head', via);
+      assert.equal(ours.headers['content-type'], 'text/plain', via);
+      // Node joins repeated headers with ", ": equality also proves the line is there once.
+      assert.equal(ours.headers['x-amzn-trace-id'], `Root=${ROOT}`, via);
+
+      const own = await httpRequest(app.url(`/head?via=${via}&own=app-value`), { headers: { 'x-amzn-trace-id': `Root=${ROOT};Sampled=1` } });
+      assert.equal(own.headers['x-amzn-trace-id'], 'app-value', `${via}: the app's own header, not ours, and only once`);
+      assert.equal(own.body, 'head', via);
+    }
+    // Every request was still traced.
+    await daemon.waitFor((d) => d.filter((x) => x.trace_id === ROOT && x.http?.request?.url?.endsWith('/head')).length >= 6);
+  });
+});
+
 test('status codes set error, throttle and fault flags; downstream statuses too', async () => {
   daemon.clear();
   await withApp('require', 'http-app.js', async (app) => {

@@ -187,7 +187,7 @@ test('patches that cannot be applied: the app works, untraced', async () => {
 
 test('an instrumentation step that throws at run time: the app never notices, the trace goes on', async () => {
   daemon.clear();
-  const app = await withApp({ nodeArgs: ['--require', fixture('preload/throwing-setheader.js')] }, async (a) => {
+  const app = await withApp({ nodeArgs: ['--require', fixture('preload/throwing-header-write.js')] }, async (a) => {
     for (let i = 0; i < 5; i++) {
       const res = await httpRequest(a.url('/hello'));
       assert.equal(res.status, 200);

@@ -77,3 +77,32 @@ test('a string cause (reference to an exception recorded on a child)', () => {
   assert.equal(typeof seg.cause, 'string');
   same(seg, 'segment with a string cause');
 });
+
+test('timestamps: whole microseconds are written as JSON.stringify writes them; other values go through it', () => {
+  const r = recorder();
+  const times = [
+    1764190000.123457, 1764190000.12, 1764190000.1, 1764190000, 1764190000.000001, 1764190000.00001, 1764190000.999999,
+    4102444800.5, // past 2106 in 32-bit seconds: still exact
+    1764190000.1234567, // finer than a microsecond: JSON.stringify
+    1.5, 0, 0.000001, -1.25, 1e21, 123.456789,
+  ];
+  for (const startTime of times) {
+    const s = r.startSegment({ startTime });
+    same(s, `start_time ${startTime}`);
+    assert.equal((JSON.parse(entityJson(s)) as { start_time: number }).start_time, startTime);
+  }
+  // The recorder's own clock gives whole microseconds.
+  const live = r.startSegment({});
+  live.close();
+  for (const t of [live.start_time, live.end_time!]) assert.equal(Math.round(t * 1e6) / 1e6, t);
+  same(live, 'a segment on the recorder clock');
+});
+
+test('names and strings that need escaping are written as JSON.stringify writes them', () => {
+  const r = recorder();
+  for (const name of ['plain', 'quote " and \\ backslash', 'ünïcode名前', 'emoji 😀 pair', 'tab\tline\nbreak']) {
+    const s = r.startSegment({ name });
+    s.setUser(name);
+    same(s, JSON.stringify(name));
+  }
+});
