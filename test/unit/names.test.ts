@@ -84,3 +84,16 @@ test('huge names are cut to 200 code points', () => {
   const out = sanitizeName('(' + 'a/'.repeat(500_000), 'fb');
   assert.equal(out, 'a/'.repeat(100));
 });
+
+test('a repeated name is answered from memory, still per fallback', () => {
+  // The last name is remembered: the same input twice, then with another fallback, must give the
+  // same answers as fresh calls would.
+  assert.equal(sanitizeName('!!!', 'first-fallback'), 'first-fallback');
+  assert.equal(sanitizeName('!!!', 'first-fallback'), 'first-fallback');
+  assert.equal(sanitizeName('!!!', 'second-fallback'), 'second-fallback');
+  assert.equal(sanitizeName('orders-api', 'x'), 'orders-api');
+  assert.equal(sanitizeName('orders-api', 'x'), 'orders-api');
+  assert.equal(sanitizeName('orders api\t', 'x'), 'orders api');
+  assert.equal(sanitizeName(42, 'x'), '42');
+  assert.equal(sanitizeName(undefined, 'x'), 'x');
+});
