@@ -16,7 +16,7 @@ const { execFileSync } = require('node:child_process');
 const { parseOptions, usage } = require('./lib/options');
 const { startUdpSink } = require('./lib/udp-sink');
 const { spawnApp, stopAll, killAllNow } = require('./lib/children');
-const { measureRound } = require('./lib/measure');
+const { measurePair } = require('./lib/measure-pair');
 const { measureStartup } = require('./startup');
 const { measureSteadyMemory } = require('./lib/steady-memory');
 const { renderReport } = require('./lib/report');
@@ -60,15 +60,10 @@ function agentVersion(dir) {
   }
 }
 
-/** Round plan: for each round, each app, a pair whose order flips every round. */
+/** Round plan: each round measures every app, agent and no agent side by side (lib/measure-pair.js). */
 function plan(appNames, rounds) {
   const steps = [];
-  for (let round = 0; round < rounds; round++) {
-    for (const name of appNames) {
-      const order = round % 2 === 0 ? [false, true] : [true, false];
-      for (const agent of order) steps.push({ round, app: APPS[name], agent });
-    }
-  }
+  for (let round = 0; round < rounds; round++) for (const name of appNames) steps.push({ round, app: APPS[name] });
   return steps;
 }
 
@@ -112,18 +107,20 @@ async function main() {
     }
 
     const steps = plan(appNames, opts.rounds);
-    const perStep = opts.warmup + opts.duration + (2 * opts.settleMs) / 1000 + 0.5;
+    const perStep = 2 * (opts.warmup + opts.duration) + (2 * opts.settleMs) / 1000 + 1;
     progress(
-      `${steps.length} rounds × ~${perStep.toFixed(1)} s${wantStartup ? ` + start-up (${opts.startupRuns} × 2 runs)` : ''}; ` +
+      `${steps.length} rounds (agent and no agent side by side, ${opts.slice} s slices) × ~${perStep.toFixed(1)} s` +
+        `${wantStartup ? ` + start-up (${opts.startupRuns} × 2 runs)` : ''}; ` +
         `sink ${sink.address}${upstream ? `, upstream 127.0.0.1:${upstream.port}` : ''}; load average ${loadBefore}`,
     );
     for (const [i, step] of steps.entries()) {
-      const r = await measureRound({ app: step.app, agent: step.agent, sink, opts });
-      records.push(r);
+      const pair = await measurePair({ app: step.app, sink, opts });
+      records.push(...pair);
+      const [off, on] = pair;
       progress(
-        `[${i + 1}/${steps.length}] ${r.app}${r.agent ? '+agent' : ''}: ${Math.round(r.rps)} req/s, ` +
-          `${r.cpuPerReq.toFixed(1)} µs CPU/req, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ` +
-          `RSS ${(r.rss / 1048576).toFixed(1)} MiB, ${r.datagrams} datagrams`,
+        `[${i + 1}/${steps.length}] ${step.app.name}: ${Math.round(off.rps)} → ${Math.round(on.rps)} req/s (${(on.rps / off.rps).toFixed(2)}×), ` +
+          `${off.cpuPerReq.toFixed(1)} → ${on.cpuPerReq.toFixed(1)} µs CPU/req, RSS ${(off.rss / 1048576).toFixed(1)} → ${(on.rss / 1048576).toFixed(1)} MiB, ` +
+          `${on.datagrams} datagrams`,
       );
     }
     if (upstream) {

@@ -54,6 +54,8 @@ async function runLoad({ port, duration, connections, pipelining, rate = 0, path
     rps: ok / elapsed,
     p50: quantile(sample, 0.5),
     p99: quantile(sample, 0.99),
+    /** Every response's latency (ms, sorted; a uniform sample past 2^20), to merge several loads. */
+    latencies: sample,
   };
 }
 

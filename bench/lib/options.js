@@ -4,7 +4,8 @@
 
 const FULL = {
   rounds: 5, // agent / no-agent pairs per app, alternating
-  duration: 5, // seconds of measured load per round
+  duration: 5, // seconds of measured load per round and side
+  slice: 1, // seconds per measured slice; agent and no agent alternate slice by slice
   warmup: 1, // seconds of unmeasured load before each measured round (JIT, sockets, pools)
   connections: 10,
   pipelining: 1,
@@ -17,6 +18,7 @@ const FULL = {
 const QUICK = {
   rounds: 1,
   duration: 1,
+  slice: 0.5,
   warmup: 0.5,
   connections: 10,
   pipelining: 1,
@@ -29,6 +31,7 @@ const QUICK = {
 const LIMITS = {
   rounds: [1, 50],
   duration: [0.2, 600],
+  slice: [0.2, 600],
   warmup: [0, 60],
   connections: [1, 1000],
   pipelining: [1, 100],
@@ -41,6 +44,7 @@ const LIMITS = {
 const ENV = {
   rounds: 'BENCH_ROUNDS',
   duration: 'BENCH_DURATION',
+  slice: 'BENCH_SLICE',
   warmup: 'BENCH_WARMUP',
   connections: 'BENCH_CONNECTIONS',
   pipelining: 'BENCH_PIPELINING',
@@ -52,11 +56,11 @@ const ENV = {
 
 function usage() {
   return [
-    'usage: node bench/run.js [--quick] [--rounds=N] [--duration=S] [--warmup=S] [--connections=N]',
+    'usage: node bench/run.js [--quick] [--rounds=N] [--duration=S] [--slice=S] [--warmup=S] [--connections=N]',
     '                         [--pipelining=N] [--startup-runs=N] [--settle-ms=MS] [--rate=N] [--memory-seconds=S]',
     '                         [--no-write] [--only=plain,downstream,express,startup,memory]',
     '                         [--agent=path/to/register.js]   (default: the repo\'s register.js)',
-    'env:   BENCH_QUICK=1 BENCH_ROUNDS BENCH_DURATION BENCH_WARMUP BENCH_CONNECTIONS BENCH_PIPELINING BENCH_STARTUP_RUNS BENCH_SETTLE_MS BENCH_RATE BENCH_MEMORY_SECONDS BENCH_AGENT',
+    'env:   BENCH_QUICK=1 BENCH_ROUNDS BENCH_DURATION BENCH_SLICE BENCH_WARMUP BENCH_CONNECTIONS BENCH_PIPELINING BENCH_STARTUP_RUNS BENCH_SETTLE_MS BENCH_RATE BENCH_MEMORY_SECONDS BENCH_AGENT',
   ].join('\n');
 }
 
@@ -99,7 +103,7 @@ function toNumber(key, raw, name) {
   const n = Number(raw);
   const [min, max] = LIMITS[key];
   if (!Number.isFinite(n) || n < min || n > max) throw new Error(`${name}=${raw}: expected a number in [${min}, ${max}]`);
-  return key === 'duration' || key === 'warmup' ? n : Math.round(n);
+  return key === 'duration' || key === 'warmup' || key === 'slice' ? n : Math.round(n);
 }
 
 module.exports = { parseOptions, usage };

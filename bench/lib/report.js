@@ -44,11 +44,16 @@ function analyse(records, appNames) {
     // Rounds are run in pairs (same round index): the per-pair difference cancels slow drift.
     const pairs = Math.min(off.length, on.length);
     const pairedCpu = [];
-    for (let i = 0; i < pairs; i++) pairedCpu.push(on[i].cpuPerReq - off[i].cpuPerReq);
+    const pairedRatio = [];
+    for (let i = 0; i < pairs; i++) {
+      pairedCpu.push(on[i].cpuPerReq - off[i].cpuPerReq);
+      pairedRatio.push(on[i].rps / off[i].rps);
+    }
     comparisons.push({
       app,
       addedCpu: onM.cpuPerReq - offM.cpuPerReq,
       addedCpuRange: [min(pairedCpu), max(pairedCpu)],
+      ratioRange: [min(pairedRatio), max(pairedRatio)],
       throughputRatio: onM.rps / offM.rps,
       rssDelta: onM.rss - offM.rss,
       youngDelta: onM.young - offM.young,
@@ -115,8 +120,8 @@ function renderReport({ records, appNames, startup, memory, meta }) {
     `- other processes' CPU during the run: ${meta.otherCores === undefined ? 'unknown' : `${meta.otherCores.toFixed(2)} core(s) on average`}` +
       ` (load average before / after: ${meta.loadBefore} / ${meta.loadAfter}, the bench's own load included after)`,
     `- agent: ${meta.agentVersion} at ${meta.commit}${meta.register ? `, preloaded from ${meta.register}` : ''}`,
-    `- mode: ${o.quick ? 'quick (smoke test: figures are rough)' : 'full'}; ${o.rounds} round(s) per configuration, ` +
-      `agent and no-agent alternating; ${o.warmup} s warm-up + ${o.duration} s measured per round; ` +
+    `- mode: ${o.quick ? 'quick (smoke test: figures are rough)' : 'full'}; ${o.rounds} round(s) per app, ` +
+      `agent and no agent side by side, measured load alternating between them in ${o.slice} s slices; ${o.warmup} s warm-up + ${o.duration} s measured per side and round; ` +
       `autocannon ${o.connections} connections, pipelining ${o.pipelining}, ` +
       `${o.rate > 0 ? `fixed total rate ${o.rate} req/s` : 'closed loop (no rate cap)'}; start-up ${o.startupRuns} runs per variant`,
     '',
@@ -153,12 +158,13 @@ function renderReport({ records, appNames, startup, memory, meta }) {
     out.push('## Agent overhead', '');
     out.push(
       table(
-        ['app', 'added CPU µs/req', 'per-round range', 'throughput ratio', 'p50 Δ ms', 'p99 Δ ms', 'RSS Δ MiB', 'of which V8 young gen', 'V8 old gen Δ MiB'],
+        ['app', 'added CPU µs/req', 'per-round range', 'throughput ratio', 'per-round range', 'p50 Δ ms', 'p99 Δ ms', 'RSS Δ MiB', 'of which V8 young gen', 'V8 old gen Δ MiB'],
         comparisons.map((c) => [
           c.app,
           fmt.signed1(c.addedCpu),
           `${fmt.signed1(c.addedCpuRange[0])} … ${fmt.signed1(c.addedCpuRange[1])}`,
           fmt.ratio(c.throughputRatio),
+          `${fmt.ratio(c.ratioRange[0])} … ${fmt.ratio(c.ratioRange[1])}`,
           fmt.signed2(c.p50Delta),
           fmt.signed2(c.p99Delta),
           fmt.signed1(c.rssDelta / MiB),
