@@ -12,24 +12,22 @@ export interface InProcessRecorder {
   documents(): Array<Record<string, any>>;
 }
 
+/** The options a recorder in a test starts from; tests override what they are about. */
+export const TEST_RECORDER_OPTIONS: RecorderOptions = {
+  serviceName: 'svc',
+  contextMissing: 'IGNORE_ERROR',
+  streamingThreshold: 100,
+  maxStackFrames: 10,
+  maxDatagramBytes: 64512,
+  segmentFlushTimeoutMs: 30000,
+  maxOpenSegments: 1000,
+  maxSubsegmentsPerSegment: 1000,
+};
+
 export function inProcessRecorder(sampled = true, options: Partial<RecorderOptions> = {}): InProcessRecorder {
   const datagrams: string[] = [];
   const transport: Transport = { send: (d) => void datagrams.push(d), flush: () => Promise.resolve() };
-  const recorder = new Recorder(
-    {
-      serviceName: 'svc',
-      contextMissing: 'IGNORE_ERROR',
-      streamingThreshold: 100,
-      maxStackFrames: 10,
-      maxDatagramBytes: 64512,
-      segmentFlushTimeoutMs: 30000,
-      maxOpenSegments: 100,
-      maxSubsegmentsPerSegment: 100,
-      ...options,
-    },
-    { decide: () => ({ sampled }) },
-    transport,
-  );
+  const recorder = new Recorder({ ...TEST_RECORDER_OPTIONS, ...options }, { decide: () => ({ sampled }) }, transport);
   return {
     recorder,
     datagrams,

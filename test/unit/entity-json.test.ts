@@ -5,21 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Recorder } from '../../agent/recorder';
 import { entityJson } from '../../agent/export/entity-json';
+import { TEST_RECORDER_OPTIONS } from '../helpers/in-process-recorder';
 import type { Entity } from '../../agent/model/entity';
 
 function recorder(): Recorder {
   return new Recorder(
-    {
-      serviceName: 'svc "quoted" ünïcode',
-      contextMissing: 'IGNORE_ERROR',
-      streamingThreshold: 100,
-      maxStackFrames: 10,
-      maxDatagramBytes: 64512,
-      segmentFlushTimeoutMs: 30000,
-      maxOpenSegments: 100,
-      maxSubsegmentsPerSegment: 100,
-      origin: 'AWS::EC2::Instance',
-    },
+    { ...TEST_RECORDER_OPTIONS, serviceName: 'svc "quoted" ünïcode', origin: 'AWS::EC2::Instance' },
     { decide: () => ({ sampled: true, ruleName: 'Default' }) },
     { send: () => {}, flush: async () => {} },
   );

@@ -13,6 +13,7 @@ import { mapEcsMetadata, ecsMetadataUri } from '../../agent/plugins/ecs';
 import { mapBeanstalkConfig } from '../../agent/plugins/elastic-beanstalk';
 import type { PluginData, PluginName } from '../../agent/plugins/types';
 import { Recorder } from '../../agent/recorder';
+import { TEST_RECORDER_OPTIONS } from '../helpers/in-process-recorder';
 import type { Sampler, SamplingRequest } from '../../agent/sampling/types';
 import { startMetadataServer, ECS_CONTAINER, ECS_TASK, IDENTITY_DOCUMENT, type MetadataServer } from '../helpers/metadata-server';
 
@@ -237,20 +238,7 @@ test('recorder.setResource: later segments carry origin and the plugin blocks in
     },
   };
   const transport = { send: () => {}, flush: () => Promise.resolve() };
-  const recorder = new Recorder(
-    {
-      serviceName: 'svc',
-      contextMissing: 'IGNORE_ERROR',
-      streamingThreshold: 100,
-      maxStackFrames: 10,
-      maxDatagramBytes: 64512,
-      segmentFlushTimeoutMs: 30000,
-      maxOpenSegments: 1000,
-      maxSubsegmentsPerSegment: 1000,
-    },
-    sampler,
-    transport,
-  );
+  const recorder = new Recorder(TEST_RECORDER_OPTIONS, sampler, transport);
   const before = recorder.startSegment({});
   assert.equal(before.origin, undefined);
   assert.deepEqual(Object.keys(before.aws ?? {}), ['xray']);

@@ -10,6 +10,7 @@ import { Segment, Subsegment, type Entity } from '../../agent/model/entity';
 import type { Sampler, SamplingDecision, SamplingRequest } from '../../agent/sampling/types';
 import { DATAGRAM_HEADER } from '../../agent/export/serializer';
 import { log } from '../../agent/log';
+import { TEST_RECORDER_OPTIONS } from '../helpers/in-process-recorder';
 
 before(() => log.setLevel('silent'));
 
@@ -48,21 +49,11 @@ class FixedSampler implements Sampler {
   }
 }
 
-const BASE: RecorderOptions = {
-  serviceName: 'svc',
-  contextMissing: 'IGNORE_ERROR',
-  streamingThreshold: 100,
-  maxStackFrames: 10,
-  maxDatagramBytes: 64512,
-  segmentFlushTimeoutMs: 30000,
-  maxOpenSegments: 1000,
-  maxSubsegmentsPerSegment: 1000,
-};
 
 function setup(opts: Partial<RecorderOptions> = {}, decision: SamplingDecision = { sampled: true }) {
   const transport = new FakeTransport();
   const sampler = new FixedSampler(decision);
-  const recorder = new Recorder({ ...BASE, ...opts }, sampler, transport);
+  const recorder = new Recorder({ ...TEST_RECORDER_OPTIONS, ...opts }, sampler, transport);
   return { transport, sampler, recorder };
 }
 
