@@ -50,6 +50,21 @@ async function listen(): Promise<Listener> {
   };
 }
 
+/** An emitter sending to a fresh listener; both closed afterwards. */
+async function withEmitter(
+  { maxInFlight, batchMs }: { maxInFlight: number; batchMs?: number },
+  fn: (daemon: Listener, emitter: UdpEmitter) => Promise<void>,
+): Promise<void> {
+  const daemon = await listen();
+  const emitter = new UdpEmitter({ host: '127.0.0.1', port: daemon.port }, maxInFlight, batchMs);
+  try {
+    await fn(daemon, emitter);
+  } finally {
+    emitter.close();
+    await daemon.close();
+  }
+}
+
 /** A UDP port on 127.0.0.1 with nobody listening on it. */
 async function closedPort(): Promise<number> {
   const s = dgram.createSocket('udp4');
@@ -63,10 +78,8 @@ function datagram(i: number): string {
   return '{"format":"json","version":1}\n' + JSON.stringify({ name: `seg-${i}`, id: i.toString(16).padStart(16, '0'), note: 'é✓' });
 }
 
-test('datagrams arrive intact and in order; flush() resolves once all were sent', async () => {
-  const daemon = await listen();
-  const emitter = new UdpEmitter({ host: '127.0.0.1', port: daemon.port }, 1000);
-  try {
+test('datagrams arrive intact and in order; flush() resolves once all were sent', () =>
+  withEmitter({ maxInFlight: 1000 }, async (daemon, emitter) => {
     await emitter.flush(); // idle: resolves at once
     const first = Array.from({ length: 20 }, (_, i) => datagram(i));
     for (const d of first) emitter.send(d); // before the socket is connected: queued
@@ -89,16 +102,10 @@ test('datagrams arrive intact and in order; flush() resolves once all were sent'
     await emitter.flush();
     const all = await daemon.waitFor(51);
     assert.equal(all[50], big);
-  } finally {
-    emitter.close();
-    await daemon.close();
-  }
-});
+  }));
 
-test('bursts: datagrams wait at most batchMs for others, then leave together, in order', async () => {
-  const daemon = await listen();
-  const emitter = new UdpEmitter({ host: '127.0.0.1', port: daemon.port }, 1000, 300);
-  try {
+test('bursts: datagrams wait at most batchMs for others, then leave together, in order', () =>
+  withEmitter({ maxInFlight: 1000, batchMs: 300 }, async (daemon, emitter) => {
     emitter.send(datagram(0)); // connects the socket; waits there
     await emitter.flush();
     await daemon.waitFor(1);
@@ -114,16 +121,10 @@ test('bursts: datagrams wait at most batchMs for others, then leave together, in
     await emitter.flush();
     assert.equal(emitter.stats.sent, 4);
     assert.equal(emitter.busy, false);
-  } finally {
-    emitter.close();
-    await daemon.close();
-  }
-});
+  }));
 
-test(`bursts: a full burst (${BATCH_MAX}) leaves at once; flush() sends a waiting burst at once`, async () => {
-  const daemon = await listen();
-  const emitter = new UdpEmitter({ host: '127.0.0.1', port: daemon.port }, 1000, 60_000);
-  try {
+test(`bursts: a full burst (${BATCH_MAX}) leaves at once; flush() sends a waiting burst at once`, () =>
+  withEmitter({ maxInFlight: 1000, batchMs: 60_000 }, async (daemon, emitter) => {
     emitter.send(datagram(0));
     await emitter.flush();
     const full = Array.from({ length: BATCH_MAX }, (_, i) => datagram(1 + i));
@@ -134,16 +135,10 @@ test(`bursts: a full burst (${BATCH_MAX}) leaves at once; flush() sends a waitin
     await emitter.flush();
     assert.equal((await daemon.waitFor(2 + BATCH_MAX, 2000)).at(-1), datagram(999));
     assert.equal(emitter.stats.sent, 2 + BATCH_MAX);
-  } finally {
-    emitter.close();
-    await daemon.close();
-  }
-});
+  }));
 
-test('bursts: when large datagrams fill the burst buffer, what it holds leaves first, all intact', async () => {
-  const daemon = await listen();
-  const emitter = new UdpEmitter({ host: '127.0.0.1', port: daemon.port }, 1000, 60_000);
-  try {
+test('bursts: when large datagrams fill the burst buffer, what it holds leaves first, all intact', () =>
+  withEmitter({ maxInFlight: 1000, batchMs: 60_000 }, async (daemon, emitter) => {
     emitter.send(datagram(0));
     await emitter.flush();
     const big = (i: number) => '{"format":"json","version":1}\n' + JSON.stringify({ name: `big-${i}`, pad: 'ü'.repeat(14000) });
@@ -155,16 +150,10 @@ test('bursts: when large datagrams fill the burst buffer, what it holds leaves f
     await emitter.flush();
     assert.deepEqual((await daemon.waitFor(4, 2000)).slice(3), [big(3)]);
     assert.equal(emitter.stats.sent, 4);
-  } finally {
-    emitter.close();
-    await daemon.close();
-  }
-});
+  }));
 
-test('maxInFlight bounds what is queued: the excess is dropped and counted', async () => {
-  const daemon = await listen();
-  const emitter = new UdpEmitter({ host: '127.0.0.1', port: daemon.port }, 5);
-  try {
+test('maxInFlight bounds what is queued: the excess is dropped and counted', () =>
+  withEmitter({ maxInFlight: 5 }, async (daemon, emitter) => {
     for (let i = 0; i < 25; i++) emitter.send(datagram(i)); // synchronously, before the socket connects
     assert.equal(emitter.stats.droppedQueueFull, 20);
     await emitter.flush();
@@ -178,11 +167,7 @@ test('maxInFlight bounds what is queued: the excess is dropped and counted', asy
     await emitter.flush();
     assert.deepEqual(await daemon.waitFor(6), [0, 1, 2, 3, 4, 99].map(datagram));
     assert.equal(emitter.stats.droppedQueueFull, 20);
-  } finally {
-    emitter.close();
-    await daemon.close();
-  }
-});
+  }));
 
 test('a daemon on a closed port: no throw, failures counted, flush still resolves', async () => {
   const port = await closedPort();
