@@ -100,7 +100,7 @@ function appendHeader(res: TracedResponse, value: string): void {
     try {
       (res as { _header?: string })._header = head.slice(0, -2) + 'X-Amzn-Trace-Id: ' + value + '\r\n\r\n';
     } catch (err) {
-      log.once('http.server.header', 'warn', 'could not add the X-Amzn-Trace-Id response header', { error: String(err) });
+      headerFailed(err);
     }
     return;
   }
@@ -114,8 +114,12 @@ function addHeaderBefore(res: TracedResponse, value: string): void {
   try {
     if (!res.headersSent && !res.hasHeader('x-amzn-trace-id')) res.setHeader('X-Amzn-Trace-Id', value);
   } catch (err) {
-    log.once('http.server.header', 'warn', 'could not add the X-Amzn-Trace-Id response header', { error: String(err) });
+    headerFailed(err);
   }
+}
+
+function headerFailed(err: unknown): void {
+  log.once('http.server.header', 'warn', 'could not add the X-Amzn-Trace-Id response header', { error: String(err) });
 }
 
 function wrapEmit(original: (...args: any[]) => boolean) {
