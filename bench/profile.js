@@ -16,7 +16,7 @@ const path = require('node:path');
 const { spawnApp, stopAll, killAllNow } = require('./lib/children');
 const { startUdpSink } = require('./lib/udp-sink');
 const { runLoad } = require('./lib/load');
-const { childEnv, agentFlags, cleanEnv, setRegister, registerPath } = require('./lib/agent-env');
+const { appSpawnOptions, cleanEnv, setRegister, registerPath } = require('./lib/agent-env');
 const { analyseProfile } = require('./lib/cpuprofile');
 
 const WARMUP_S = 1;
@@ -50,12 +50,17 @@ async function profileOnce(o, agent, sink, upstreamPort) {
   }
   distDir += path.sep;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-bench-prof-'));
-  const app = await spawnApp({
-    label: `${o.app}${agent ? '+agent' : ''} (profiled)`,
+  const benchApp = {
+    name: o.app,
     script: path.join(__dirname, 'apps', `${o.app}.js`),
-    nodeArgs: [...agentFlags(agent), '--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${o.intervalUs}`],
-    env: childEnv(agent, sink.address, `bench-${o.app}`, upstreamPort ? { UPSTREAM_PORT: String(upstreamPort) } : {}),
-  });
+    env: upstreamPort ? { UPSTREAM_PORT: String(upstreamPort) } : {},
+  };
+  const app = await spawnApp(
+    appSpawnOptions(benchApp, agent, sink, {
+      labelSuffix: ' (profiled)',
+      nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-interval=${o.intervalUs}`],
+    }),
+  );
   const warm = await runLoad({ port: app.port, duration: WARMUP_S, connections: 10, pipelining: 1 });
   const res = await runLoad({ port: app.port, duration: o.duration, connections: 10, pipelining: 1 });
   await app.stop(60000); // the profile is written at exit

@@ -56,4 +56,20 @@ function agentFlags(agent) {
   return agent ? ['--require', register] : [];
 }
 
-module.exports = { REPO, REGISTER, SAMPLE_ALL, childEnv, agentFlags, cleanEnv, setRegister, registerPath };
+/**
+ * What spawnApp needs to start a bench app with or without the agent.
+ * @param {{name: string, script: string, env?: Record<string,string>}} app
+ * @param {boolean} agent
+ * @param {{address: string}} sink
+ * @param {{labelSuffix?: string, nodeArgs?: string[]}} [extra]  e.g. ' (profiled)' and --cpu-prof flags
+ */
+function appSpawnOptions(app, agent, sink, { labelSuffix = '', nodeArgs = [] } = {}) {
+  return {
+    label: `${app.name}${agent ? '+agent' : ''}${labelSuffix}`,
+    script: app.script,
+    nodeArgs: [...agentFlags(agent), ...nodeArgs],
+    env: childEnv(agent, sink.address, `bench-${app.name}`, app.env),
+  };
+}
+
+module.exports = { REPO, REGISTER, SAMPLE_ALL, childEnv, agentFlags, appSpawnOptions, cleanEnv, setRegister, registerPath };

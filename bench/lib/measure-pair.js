@@ -11,7 +11,7 @@
 
 const { spawnApp } = require('./children');
 const { runLoad } = require('./load');
-const { childEnv, agentFlags } = require('./agent-env');
+const { appSpawnOptions } = require('./agent-env');
 const { describeDocument } = require('./measure');
 const { quantile } = require('./stats');
 const procfs = require('./procfs');
@@ -31,12 +31,7 @@ async function measurePair({ app, sink, opts }) {
   const sides = [];
   try {
     for (const agent of [false, true]) {
-      const proc = await spawnApp({
-        label: `${app.name}${agent ? '+agent' : ''}`,
-        script: app.script,
-        nodeArgs: agentFlags(agent),
-        env: childEnv(agent, sink.address, `bench-${app.name}`, app.env),
-      });
+      const proc = await spawnApp(appSpawnOptions(app, agent, sink));
       sides.push({ agent, proc, requests: 0, failed: 0, seconds: 0, cpu: 0, ticks: 0, loadgen: 0, datagrams: 0, bytes: 0, latencies: [] });
     }
     const load = (side, duration) =>

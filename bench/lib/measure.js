@@ -7,7 +7,7 @@
 
 const { spawnApp } = require('./children');
 const { runLoad } = require('./load');
-const { childEnv, agentFlags } = require('./agent-env');
+const { appSpawnOptions } = require('./agent-env');
 const procfs = require('./procfs');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -20,13 +20,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * @param {object} o.opts  bench options (duration, warmup, connections, pipelining, settleMs)
  */
 async function measureRound({ app, agent, sink, opts }) {
-  const label = `${app.name}${agent ? '+agent' : ''}`;
-  const proc = await spawnApp({
-    label,
-    script: app.script,
-    nodeArgs: agentFlags(agent),
-    env: childEnv(agent, sink.address, `bench-${app.name}`, app.env),
-  });
+  const proc = await spawnApp(appSpawnOptions(app, agent, sink));
   try {
     const load = { port: proc.port, connections: opts.connections, pipelining: opts.pipelining, rate: opts.rate, path: app.path ?? '/' };
     if (opts.warmup > 0) await runLoad({ ...load, duration: opts.warmup });

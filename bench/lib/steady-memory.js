@@ -14,7 +14,7 @@
 
 const { spawnApp } = require('./children');
 const { runLoad } = require('./load');
-const { childEnv, agentFlags } = require('./agent-env');
+const { appSpawnOptions } = require('./agent-env');
 
 const STEP_S = 5;
 
@@ -54,12 +54,7 @@ function stableFor(samples, seconds) {
 }
 
 async function loadUntil({ app, sink, opts, agent, limit, progress, done }) {
-  const proc = await spawnApp({
-    label: `${app.name}${agent ? '+agent' : ''} (memory)`,
-    script: app.script,
-    nodeArgs: agentFlags(agent),
-    env: childEnv(agent, sink.address, `bench-${app.name}`, app.env),
-  });
+  const proc = await spawnApp(appSpawnOptions(app, agent, sink, { labelSuffix: ' (memory)' }));
   const samples = [];
   try {
     let seconds = 0;
