@@ -43,10 +43,12 @@ function withTimeout(promise, ms, what) {
  * @param {string[]} o.nodeArgs node flags (--require …, --cpu-prof …)
  * @param {object} o.env
  * @param {number} [o.readyTimeoutMs]
+ * @param {string[]} [o.launcher]  a program that runs node (valgrind and its flags), or none
  */
-async function spawnApp({ label, script, nodeArgs, env, readyTimeoutMs = 20000 }) {
+async function spawnApp({ label, script, nodeArgs, env, readyTimeoutMs = 20000, launcher = [] }) {
   installExitHook();
-  const child = spawn(process.execPath, [...nodeArgs, script], {
+  const argv = [...launcher, process.execPath, ...nodeArgs, script];
+  const child = spawn(argv[0], argv.slice(1), {
     env,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
@@ -98,6 +100,8 @@ async function spawnApp({ label, script, nodeArgs, env, readyTimeoutMs = 20000 }
     label,
     /** The first ~2000 characters the child wrote to stderr (agent warnings end up here). */
     stderr: () => stderrHead,
+    /** The last ~4000 characters the child wrote to stderr (a launcher's closing summary). */
+    stderrTail: () => stderrTail,
     /** process.cpuUsage() and RSS as the child itself sees them (µs resolution). */
     probe() {
       const id = nextId++;
