@@ -18,16 +18,11 @@
 
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const autocannon = require('autocannon');
 const { spawnApp, stopAll } = require('./lib/children');
 const { startUdpSink } = require('./lib/udp-sink');
+const { runLoad } = require('./lib/load');
+const { APPS, prepareApps } = require('./lib/apps');
 const { appSpawnOptions, setRegister, registerPath } = require('./lib/agent-env');
-
-const APPS = {
-  plain: { name: 'plain', script: path.join(__dirname, 'apps', 'plain.js') },
-  downstream: { name: 'downstream', script: path.join(__dirname, 'apps', 'downstream.js'), needsUpstream: true },
-  express: { name: 'express', script: path.join(__dirname, 'apps', 'express.js') },
-};
 // fixed_target 0 + rate 0: no request is sampled; the agent still decides, propagates and keeps context.
 const SAMPLE_NONE = '{"version":2,"default":{"fixed_target":0,"rate":0}}';
 const VALGRIND = ['valgrind', '--tool=callgrind', '--callgrind-out-file=/dev/null'];
@@ -44,24 +39,13 @@ function parseArgs(argv) {
   return o;
 }
 
-/** Sends exactly `amount` requests (autocannon, 4 connections). */
-function drive(port, amount, urlPath) {
-  return new Promise((resolve, reject) => {
-    const instance = autocannon({ url: `http://127.0.0.1:${port}${urlPath}`, connections: 4, amount, timeout: 60 }, (err, result) => {
-      if (err) reject(err);
-      else resolve(result);
-    });
-    instance.on('error', reject);
-  });
-}
-
 /** Runs the app under callgrind for `amount` requests; returns the instructions valgrind counted. */
 async function countRun(app, agent, sink, amount, extraEnv) {
   const options = appSpawnOptions(app, agent, sink, { labelSuffix: ' (callgrind)', nodeArgs: ['--single-threaded'] });
   Object.assign(options.env, extraEnv);
   const proc = await spawnApp({ ...options, launcher: VALGRIND, readyTimeoutMs: 120000 });
-  const result = await drive(proc.port, amount, app.path ?? '/');
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${options.label}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  const result = await runLoad({ port: proc.port, amount, connections: 4, pipelining: 1, path: app.path ?? '/' });
+  if (result.failed > 0) throw new Error(`${options.label}: ${result.failed} of ${amount} requests failed`);
   await proc.stop(120000);
   const m = /Collected\s*:\s*(\d+)/.exec(proc.stderrTail());
   if (!m) throw new Error(`${options.label}: valgrind printed no instruction count`);
@@ -73,14 +57,11 @@ async function main() {
   if (o.agent) setRegister(o.agent);
   const check = spawnSync('valgrind', ['--version'], { encoding: 'utf8' });
   if (check.status !== 0) throw new Error('valgrind is not installed (Debian package valgrind)');
-  const app = { ...APPS[o.app] };
   const sink = await startUdpSink();
-  let upstream;
+  let prepared;
   try {
-    if (app.needsUpstream) {
-      upstream = await spawnApp({ label: 'upstream', script: path.join(__dirname, 'apps', 'upstream.js'), nodeArgs: [], env: { ...process.env } });
-      app.env = { UPSTREAM_PORT: String(upstream.port) };
-    }
+    prepared = await prepareApps([o.app]);
+    const app = prepared.apps[o.app];
     const variants = [
       { label: 'no agent', agent: false, env: {} },
       { label: 'agent, nothing sampled', agent: true, env: { AWS_XRAY_SAMPLING_RULES: SAMPLE_NONE } },
@@ -94,18 +75,19 @@ async function main() {
       process.stderr.write(`bench: ${v.label}: ${Math.round((long - short) / o.requests)} instructions per request\n`);
     }
     const base = rows[0].perRequest;
-    console.log(`node ${process.version}, app ${app.name}, agent ${v(registerPath())}; ${o.warmup} warm-up requests, ${o.requests} counted`);
+    console.log(`node ${process.version}, app ${app.name}, agent ${shortPath(registerPath())}; ${o.warmup} warm-up requests, ${o.requests} counted`);
     console.log('user-space instructions (callgrind, single-threaded V8), per request\n');
     console.log('| variant | instructions per request | added by the agent |');
     console.log('| --- | --- | --- |');
     for (const r of rows) console.log(`| ${r.label} | ${fmt(r.perRequest)} | ${r.agent ? '+' + fmt(r.perRequest - base) : '–'} |`);
   } finally {
+    await prepared?.stop();
     await stopAll();
     await sink.close();
   }
 }
 
-const v = (file) => path.relative(process.cwd(), file) || file;
+const shortPath = (file) => path.relative(process.cwd(), file) || file;
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 
 main().catch((err) => {

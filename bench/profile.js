@@ -14,9 +14,10 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnApp, stopAll, killAllNow } = require('./lib/children');
+const { prepareApps } = require('./lib/apps');
 const { startUdpSink } = require('./lib/udp-sink');
 const { runLoad } = require('./lib/load');
-const { appSpawnOptions, cleanEnv, setRegister, registerPath } = require('./lib/agent-env');
+const { appSpawnOptions, setRegister, registerPath } = require('./lib/agent-env');
 const { analyseProfile } = require('./lib/cpuprofile');
 
 const WARMUP_S = 1;
@@ -40,7 +41,7 @@ function args(argv) {
 }
 
 /** One profiled run; returns the analysis with every figure already in µs per request. */
-async function profileOnce(o, agent, sink, upstreamPort) {
+async function profileOnce(o, benchApp, agent, sink) {
   const agentRoot = path.dirname(registerPath());
   let distDir = path.join(agentRoot, 'dist');
   try {
@@ -50,11 +51,6 @@ async function profileOnce(o, agent, sink, upstreamPort) {
   }
   distDir += path.sep;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xray-bench-prof-'));
-  const benchApp = {
-    name: o.app,
-    script: path.join(__dirname, 'apps', `${o.app}.js`),
-    env: upstreamPort ? { UPSTREAM_PORT: String(upstreamPort) } : {},
-  };
   const app = await spawnApp(
     appSpawnOptions(benchApp, agent, sink, {
       labelSuffix: ' (profiled)',
@@ -127,21 +123,19 @@ async function main() {
   const o = args(process.argv.slice(2));
   if (o.register) setRegister(o.register);
   const sink = await startUdpSink();
-  let upstream;
+  let prepared;
   try {
-    if (o.app === 'downstream') {
-      upstream = await spawnApp({ label: 'upstream', script: path.join(__dirname, 'apps', 'upstream.js'), nodeArgs: [], env: cleanEnv(process.env) });
-    }
-    const port = upstream && upstream.port;
+    prepared = await prepareApps([o.app]);
+    const app = prepared.apps[o.app];
     if (o.diff) {
-      const off = await profileOnce(o, false, sink, port);
-      const on = await profileOnce(o, true, sink, port);
+      const off = await profileOnce(o, app, false, sink);
+      const on = await profileOnce(o, app, true, sink);
       printDiff(o, off, on);
     } else {
-      printOne(o, await profileOnce(o, o.agent, sink, port));
+      printOne(o, await profileOnce(o, app, o.agent, sink));
     }
   } finally {
-    if (upstream) await upstream.stop().catch(() => {});
+    await prepared?.stop();
     await stopAll();
     await sink.close();
   }

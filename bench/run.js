@@ -15,20 +15,14 @@ const { execFileSync } = require('node:child_process');
 
 const { parseOptions, usage } = require('./lib/options');
 const { startUdpSink } = require('./lib/udp-sink');
-const { spawnApp, stopAll, killAllNow } = require('./lib/children');
+const { stopAll, killAllNow } = require('./lib/children');
+const { APPS, prepareApps } = require('./lib/apps');
 const { measurePair } = require('./lib/measure-pair');
 const { measureStartup } = require('./startup');
 const { measureSteadyMemory } = require('./lib/steady-memory');
 const { renderReport } = require('./lib/report');
-const { REGISTER, cleanEnv, setRegister, registerPath } = require('./lib/agent-env');
+const { REGISTER, setRegister, registerPath } = require('./lib/agent-env');
 const procfs = require('./lib/procfs');
-
-const APPS = {
-  plain: { name: 'plain', script: path.join(__dirname, 'apps', 'plain.js') },
-  downstream: { name: 'downstream', script: path.join(__dirname, 'apps', 'downstream.js') },
-  // express from .test-versions (installed on demand, as the tests do): the newest express 5.
-  express: { name: 'express', script: path.join(__dirname, 'apps', 'express.js'), path: '/users/42' },
-};
 
 function progress(msg) {
   process.stderr.write(`bench: ${msg}\n`);
@@ -61,9 +55,9 @@ function agentVersion(dir) {
 }
 
 /** Round plan: each round measures every app, agent and no agent side by side (lib/measure-pair.js). */
-function plan(appNames, rounds) {
+function plan(apps, appNames, rounds) {
   const steps = [];
-  for (let round = 0; round < rounds; round++) for (const name of appNames) steps.push({ round, app: APPS[name] });
+  for (let round = 0; round < rounds; round++) for (const name of appNames) steps.push({ round, app: apps[name] });
   return steps;
 }
 
@@ -86,32 +80,20 @@ async function main() {
   const date = new Date().toISOString();
 
   const sink = await startUdpSink();
-  let upstream;
+  let prepared;
   const records = [];
   let startup;
   let memory;
   try {
-    if (appNames.includes('express')) {
-      const { installVersion, versionsUnderTest } = require('../dist/test/helpers/versions.js');
-      const newest = versionsUnderTest('express').at(-1);
-      APPS.express.env = { EXPRESS_NODE_MODULES: installVersion('express', newest) };
-    }
-    if (appNames.includes('downstream')) {
-      upstream = await spawnApp({
-        label: 'upstream',
-        script: path.join(__dirname, 'apps', 'upstream.js'),
-        nodeArgs: [],
-        env: cleanEnv(process.env),
-      });
-      APPS.downstream.env = { UPSTREAM_PORT: String(upstream.port) };
-    }
+    prepared = await prepareApps(appNames);
+    const upstreamPort = prepared.upstreamPort;
 
-    const steps = plan(appNames, opts.rounds);
+    const steps = plan(prepared.apps, appNames, opts.rounds);
     const perStep = 2 * (opts.warmup + opts.duration) + (2 * opts.settleMs) / 1000 + 1;
     progress(
       `${steps.length} rounds (agent and no agent side by side, ${opts.slice} s slices) × ~${perStep.toFixed(1)} s` +
         `${wantStartup ? ` + start-up (${opts.startupRuns} × 2 runs)` : ''}; ` +
-        `sink ${sink.address}${upstream ? `, upstream 127.0.0.1:${upstream.port}` : ''}; load average ${loadBefore}`,
+        `sink ${sink.address}${upstreamPort ? `, upstream 127.0.0.1:${upstreamPort}` : ''}; load average ${loadBefore}`,
     );
     for (const [i, step] of steps.entries()) {
       const pair = await measurePair({ app: step.app, sink, opts });
@@ -123,10 +105,7 @@ async function main() {
           `${on.datagrams} datagrams`,
       );
     }
-    if (upstream) {
-      await upstream.stop();
-      upstream = undefined;
-    }
+    await prepared.stop();
 
     if (opts.only.includes('memory') && opts.memorySeconds > 0) {
       progress(`memory: plain app under sustained load, up to ${opts.memorySeconds} s per variant`);
@@ -138,7 +117,7 @@ async function main() {
       startup = measureStartup({ runs: opts.startupRuns, daemonAddress: sink.address });
     }
   } finally {
-    if (upstream) await upstream.stop().catch(() => {});
+    await prepared?.stop();
     await stopAll();
     await sink.close();
   }

@@ -16,8 +16,9 @@ const RESERVOIR = 1 << 20; // 8 MiB of float64; beyond that, uniform reservoir s
  * @param {number} o.connections
  * @param {number} o.pipelining
  * @param {number} [o.rate]  total req/s cap (0: closed loop)
+ * @param {number} [o.amount]  send exactly this many requests instead of loading for `duration`
  */
-async function runLoad({ port, duration, connections, pipelining, rate = 0, path = '/' }) {
+async function runLoad({ port, duration, connections, pipelining, rate = 0, path = '/', amount }) {
   const latencies = new Float64Array(RESERVOIR);
   let seen = 0;
   let ok = 0;
@@ -27,8 +28,8 @@ async function runLoad({ port, duration, connections, pipelining, rate = 0, path
     url: `http://127.0.0.1:${port}${path}`,
     connections,
     pipelining,
-    duration,
     timeout: 10,
+    ...(amount > 0 ? { amount } : { duration }),
     ...(rate > 0 ? { overallRate: rate } : {}),
   });
   instance.on('response', (_client, statusCode, _bytes, responseTime) => {
