@@ -88,6 +88,8 @@ function startAgent(config: AgentConfig): AgentRuntime {
       segmentFlushTimeoutMs: config.segmentFlushTimeoutMs,
       maxOpenSegments: config.maxOpenSegments,
       maxSubsegmentsPerSegment: config.maxSubsegmentsPerSegment,
+      // Batching is the point of both; `sendBatchMs: 0` asks for each document to leave at once.
+      sendAtTurnEnd: !lambda && config.sendBatchMs > 0,
     },
     sampler,
     emitter,
@@ -199,9 +201,11 @@ function installExitFlush(recorder: Recorder, emitter: UdpEmitter): void {
       /* exiting anyway */
     }
   });
-  // process.exit() skips beforeExit: a burst still gathering is sent synchronously on the way out.
+  // process.exit() skips beforeExit: what still waits (segments for their children or for the end
+  // of this turn, a burst still gathering) is sent synchronously on the way out.
   process.on('exit', () => {
     try {
+      if (recorder.hasWaiting) recorder.sendWaiting();
       emitter.sendNow();
     } catch {
       /* exiting anyway */

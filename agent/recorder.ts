@@ -7,6 +7,7 @@ import { newTraceId } from './model/ids';
 import type { TraceHeader } from './model/trace-header';
 import type { Sampler, SamplingRequest } from './sampling/types';
 import { Serializer } from './export/serializer';
+import { EndOfTurnQueue } from './export/end-of-turn';
 import { active } from './context';
 import { log } from './log';
 import { agentVersion } from './version';
@@ -25,6 +26,11 @@ export interface RecorderOptions {
   maxSubsegmentsPerSegment: number;
   /** `origin` of every segment (set by resource plugins), also the sampling service type. */
   origin?: string;
+  /**
+   * Segments that end complete are serialized at the end of the event loop's turn, with the others
+   * of that turn (export/end-of-turn.ts), instead of at once. Off in Lambda.
+   */
+  sendAtTurnEnd?: boolean;
 }
 
 export interface Transport {
@@ -76,6 +82,8 @@ export class Recorder implements Tracer {
   private fallbackParent: (() => Entity | undefined) | undefined;
   // Shared by every segment and frozen: the serializer writes frozen blocks' JSON once.
   private readonly service = Object.freeze({ runtime: 'node', runtime_version: process.version });
+  /** Complete segments waiting for the end of this turn of the event loop (sendAtTurnEnd). */
+  private readonly endOfTurn: EndOfTurnQueue<Segment> | undefined;
 
   constructor(
     readonly options: RecorderOptions,
@@ -85,6 +93,7 @@ export class Recorder implements Tracer {
     this.maxStackFrames = options.maxStackFrames;
     this.maxSubsegmentsPerSegment = options.maxSubsegmentsPerSegment;
     this.serializer = new Serializer(options.maxDatagramBytes, (d) => transport.send(d));
+    this.endOfTurn = options.sendAtTurnEnd ? new EndOfTurnQueue((segment) => this.emitComplete(segment)) : undefined;
   }
 
   /**
@@ -268,21 +277,37 @@ export class Recorder implements Tracer {
     }
     // Sent before every child closed (grace period, flush): what is complete in this document must
     // never be sent again when a still-open descendant closes later (spec §1.1).
-    const tree = segment.openChildren > 0 ? collectTree(segment, []) : undefined;
-    if (tree !== undefined) for (const e of tree) if (e !== segment && e.end_time !== undefined) this.sentComplete.add(e);
+    if (segment.openChildren === 0) {
+      // Complete: nothing in it can change any more (no subsegment can start under a sent segment).
+      if (this.endOfTurn !== undefined) this.endOfTurn.push(segment);
+      else this.emitComplete(segment);
+      return;
+    }
+    const tree = collectTree(segment, []);
+    for (const e of tree) if (e !== segment && e.end_time !== undefined) this.sentComplete.add(e);
     this.serializer.emit(segment);
-    if (tree !== undefined) for (const e of tree) keepOpenChildren(e);
+    for (const e of tree) keepOpenChildren(e);
     segment.subsegments = undefined;
     segment.heldCount = 0;
   }
 
-  /** Sends closed segments that are still waiting for open subsegments (exit, Lambda end). */
+  private emitComplete(segment: Segment): void {
+    this.serializer.emit(segment);
+    segment.subsegments = undefined;
+    segment.heldCount = 0;
+  }
+
+  /**
+   * Sends closed segments that are still waiting for open subsegments, and serializes complete
+   * ones still waiting for the end of this turn (exit, flush, Lambda end).
+   */
   sendWaiting(): void {
     for (const segment of [...this.waiting.keys()]) this.sendSegment(segment);
+    this.endOfTurn?.drain();
   }
 
   get hasWaiting(): boolean {
-    return this.waiting.size > 0;
+    return this.waiting.size > 0 || (this.endOfTurn !== undefined && this.endOfTurn.size > 0);
   }
 
   /** Sends what is waiting and resolves when the transport has handed everything to the OS. */

@@ -296,7 +296,7 @@ export const SCHEMA = [
     min: 0,
     max: 1000,
     default: 5,
-    doc: 'datagrams go to the daemon in bursts: the first waits at most this long for others (a burst costs the kernel far less); `0` sends each at once. Always `0` in Lambda',
+    doc: 'datagrams go to the daemon in bursts: the first waits at most this long for others (a burst costs the kernel far less), and segments are serialized at the end of each event-loop turn; `0` sends each at once. Always `0` in Lambda',
   },
   {
     key: 'maxOpenSegments',

@@ -235,6 +235,18 @@ test('process.exit() right after a request: the segment waiting for its burst is
   assert.ok(docs.some((x) => x.http?.request?.url?.endsWith('/exit')));
 });
 
+test('process.exit() inside the response\'s close listener: the segment waiting for the end of the turn is sent on the way out', async () => {
+  daemon.clear();
+  const r = await runToExit({
+    script: 'exit-explicit.js',
+    env: { AWS_XRAY_DAEMON_ADDRESS: daemon.address, AWS_XRAY_SAMPLING_RULES: ALWAYS, AWS_XRAY_TRACING_NAME: 'exit-sync', EXIT_SYNC: '1' },
+  }, 5000);
+  assert.equal(r.code, 0, r.stderr);
+  const docs = await daemon.waitFor((d) => d.some((x) => x.name === 'exit-sync' && x.http?.request?.url?.endsWith('/exit')), 2000);
+  const exitDoc = docs.find((x) => x.http?.request?.url?.endsWith('/exit'));
+  assert.equal(exitDoc?.http?.response?.status, 200);
+});
+
 test('debug logging lists the resolved config and what was instrumented, on stderr', async () => {
   const app = await withApp({ env: { AWS_XRAY_LOG_LEVEL: 'debug' } }, async (a) => {
     await httpRequest(a.url('/hello'));

@@ -786,6 +786,50 @@ test('flush() sends segments still waiting for open children, then flushes the t
   assert.equal(transport.datagrams.length, 2, 'nothing sent twice');
 });
 
+test('sendAtTurnEnd: complete segments of one turn are serialized together when the turn ends, with what they held', async () => {
+  const { transport, recorder } = setup({ sendAtTurnEnd: true });
+  const a = recorder.startSegment({ name: 'a' });
+  sub(a, 'a-child').close();
+  const b = recorder.startSegment({ name: 'b' });
+  a.close();
+  b.close();
+  assert.equal(transport.datagrams.length, 0, 'nothing serialized inside the turn');
+  assert.equal(recorder.hasWaiting, true);
+  // Sent already, as far as the recorder is concerned: nothing new can start under it.
+  assert.equal(recorder.startSubsegment('too-late', a), undefined);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(
+    transport.docs().map((d) => [d.name, (d.subsegments ?? []).map((s: Doc) => s.name)]),
+    [['a', ['a-child']], ['b', []]],
+  );
+  assert.equal(recorder.hasWaiting, false);
+  assert.equal(a.subsegments, undefined, 'the tree is released once serialized');
+});
+
+test('sendAtTurnEnd: flush() and sendWaiting() serialize what waits for the end of the turn at once, never twice', async () => {
+  const { transport, recorder } = setup({ sendAtTurnEnd: true });
+  recorder.startSegment({ name: 'a' }).close();
+  await recorder.flush();
+  assert.equal(transport.datagrams.length, 1, 'flush() does not wait for the turn to end');
+  recorder.startSegment({ name: 'b' }).close();
+  recorder.sendWaiting();
+  assert.equal(transport.datagrams.length, 2, 'sendWaiting() (process exit) sends synchronously');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(transport.docs().map((d) => d.name), ['a', 'b']);
+});
+
+test('sendAtTurnEnd: a segment still waiting for children is sent as before, when its last child closes', () => {
+  const { transport, recorder } = setup({ sendAtTurnEnd: true });
+  const seg = recorder.startSegment({});
+  const child = sub(seg, 'child');
+  seg.close();
+  child.close();
+  // Complete only now, at the child's close: it waits for the end of the turn like any other.
+  assert.equal(transport.datagrams.length, 0);
+  recorder.sendWaiting();
+  assert.equal(transport.docs()[0].subsegments[0].name, 'child');
+});
+
 // ---------------------------------------------------------------------------------------------
 // Flags, errors, counters
 
