@@ -1,18 +1,19 @@
 'use strict';
 // Start-up cost: wall-clock of `node --require <repo>/register.js -e 0` against `node -e 0`, and
-// for ESM apps `node --import <repo>/register.js --input-type=module -e 0` against
+// for ESM apps `node --import <repo>/register.mjs --input-type=module -e 0` (what
+// `--import @xray/agent` resolves to) against
 // `node --input-type=module -e 0` (Node's ESM loader is running in both), interleaved (the order
 // flips every pair so neither variant always runs on a warmer cache), after two unrecorded warm-up
 // pairs. Runs standalone too: node bench/startup.js [runs]
 
 const { spawnSync } = require('node:child_process');
-const { childEnv, agentFlags } = require('./lib/agent-env');
+const { childEnv, agentFlags, esmAgentFlags } = require('./lib/agent-env');
 const { median, quantile } = require('./lib/stats');
 
 const WARMUP_PAIRS = 2;
 
 function timeOnce(agent, env, esm) {
-  const flags = esm ? [...(agent ? agentFlags(true).map((f) => (f === '--require' ? '--import' : f)) : []), '--input-type=module'] : agentFlags(agent);
+  const flags = esm ? [...esmAgentFlags(agent), '--input-type=module'] : agentFlags(agent);
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [...flags, '-e', '0'], {
     env,

@@ -69,17 +69,25 @@ function secondsHex(nowMs: number | undefined): string {
   return cachedSecondHex;
 }
 
-/** `1-<8 hex epoch seconds of nowMs (default: now)>-<24 hex from 12 random bytes>`. */
-export function newTraceId(nowMs?: number): string {
-  const t = secondsHex(nowMs);
+/** 24 lower-case hex characters from 12 fresh random bytes. */
+function hex12(): string {
   const o = take(12);
   const p = pool;
   return (
-    '1-' + t + '-' +
     HEX[p[o]] + HEX[p[o + 1]] + HEX[p[o + 2]] + HEX[p[o + 3]] +
     HEX[p[o + 4]] + HEX[p[o + 5]] + HEX[p[o + 6]] + HEX[p[o + 7]] +
     HEX[p[o + 8]] + HEX[p[o + 9]] + HEX[p[o + 10]] + HEX[p[o + 11]]
   );
+}
+
+/** `1-<8 hex epoch seconds of nowMs (default: now)>-<24 hex from 12 random bytes>`. */
+export function newTraceId(nowMs?: number): string {
+  return '1-' + secondsHex(nowMs) + '-' + hex12();
+}
+
+/** The sampling client id (spec §4.5): 24 lower-case hex characters from 12 random bytes. */
+export function newClientId(): string {
+  return hex12();
 }
 
 const ENTITY_ID_RE = /^[0-9a-f]{16}$/i;

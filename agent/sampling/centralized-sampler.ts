@@ -3,7 +3,7 @@
 // the per-rule state (counters, quota, borrowing) and turns counters into statistics documents.
 // No timers, no I/O: the poller (./poller) feeds it, so `decide` only ever reads memory.
 
-import { randomBytes } from 'node:crypto';
+import { newClientId } from '../model/ids';
 import { type CentralizedRule, ruleMatches } from './centralized-rules';
 import type { Clock } from './reservoir';
 import type { Sampler, SamplingDecision, SamplingRequest } from './types';
@@ -78,7 +78,15 @@ interface RuleState {
 }
 
 export class CentralizedSampler implements Sampler {
-  readonly clientId: string;
+  /**
+   * Made on first use (the first targets report), not at construction: the sampler is built by a
+   * timer right after start-up, and the random bytes would load node:crypto there (~5 ms, which in
+   * an ES module app lands in the middle of loading the app's modules).
+   */
+  get clientId(): string {
+    return (this.clientIdValue ??= newClientId());
+  }
+  private clientIdValue: string | undefined;
   private readonly local: Sampler;
   private readonly now: Clock;
   private readonly random: () => number;
@@ -98,7 +106,7 @@ export class CentralizedSampler implements Sampler {
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
     this.rulesTtlMs = opts.rulesTtlMs ?? DEFAULT_RULES_TTL_MS;
-    this.clientId = opts.clientId ?? randomBytes(12).toString('hex');
+    this.clientIdValue = opts.clientId;
     this.onFirstDecide = opts.onFirstDecide;
     this.onClose = opts.onClose;
   }

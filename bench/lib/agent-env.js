@@ -57,6 +57,14 @@ function agentFlags(agent) {
 }
 
 /**
+ * node flags that load the agent into an ES module app the way users do: `--import @xray/agent`
+ * resolves to register.mjs (package.json "exports"), next to register.js.
+ */
+function esmAgentFlags(agent) {
+  return agent ? ['--import', require('node:url').pathToFileURL(register.replace(/\.js$/, '.mjs')).href] : [];
+}
+
+/**
  * What spawnApp needs to start a bench app with or without the agent.
  * @param {{name: string, script: string, env?: Record<string,string>}} app
  * @param {boolean} agent
@@ -72,4 +80,4 @@ function appSpawnOptions(app, agent, sink, { labelSuffix = '', nodeArgs = [] } =
   };
 }
 
-module.exports = { REPO, REGISTER, SAMPLE_ALL, childEnv, agentFlags, appSpawnOptions, cleanEnv, setRegister, registerPath };
+module.exports = { REPO, REGISTER, SAMPLE_ALL, childEnv, agentFlags, esmAgentFlags, appSpawnOptions, cleanEnv, setRegister, registerPath };

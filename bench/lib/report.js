@@ -186,7 +186,7 @@ function renderReport({ records, appNames, startup, memory, meta }) {
           ['`node --require register.js -e 0`', fmt.f1(startup.agent.median), fmt.f1(startup.agent.p25), fmt.f1(startup.agent.p75), fmt.f1(startup.agent.min)],
           ['difference', fmt.signed1(startup.delta), '', '', `paired median ${fmt.signed1(startup.pairedDelta)}`],
           ['`node --input-type=module -e 0`', fmt.f1(startup.esm.noAgent.median), fmt.f1(startup.esm.noAgent.p25), fmt.f1(startup.esm.noAgent.p75), fmt.f1(startup.esm.noAgent.min)],
-          ['`node --import register.js --input-type=module -e 0`', fmt.f1(startup.esm.agent.median), fmt.f1(startup.esm.agent.p25), fmt.f1(startup.esm.agent.p75), fmt.f1(startup.esm.agent.min)],
+          ['`node --import register.mjs --input-type=module -e 0`', fmt.f1(startup.esm.agent.median), fmt.f1(startup.esm.agent.p25), fmt.f1(startup.esm.agent.p75), fmt.f1(startup.esm.agent.min)],
           ['difference (ESM)', fmt.signed1(startup.esm.delta), '', '', `paired median ${fmt.signed1(startup.esm.pairedDelta)}`],
         ],
       ),

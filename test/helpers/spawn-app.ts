@@ -183,6 +183,8 @@ process.on('exit', () => {
 function start(opts: SpawnOptions): Started {
   const script = resolveScript(opts.script);
   const register = path.join(repoRoot(), 'register.js');
+  // What `--import @xray/agent` resolves to (package.json "exports", condition "import").
+  const registerEsm = path.join(repoRoot(), 'register.mjs');
   const loader = opts.loader ?? 'require';
 
   const env: Record<string, string> = {};
@@ -195,7 +197,7 @@ function start(opts: SpawnOptions): Started {
   const flags = [...(opts.nodeArgs ?? [])];
   if (loader === 'require' || loader === 'both') flags.push('--require', register);
   // --import takes a URL-style specifier; a file URL is unambiguous on every platform.
-  if (loader === 'import' || loader === 'both') flags.push('--import', pathToFileURL(register).href);
+  if (loader === 'import' || loader === 'both') flags.push('--import', pathToFileURL(registerEsm).href);
   if (loader === 'node-options') {
     const quoted = /[\s"\\]/.test(register) ? `"${register.replace(/(["\\])/g, '\\$1')}"` : register;
     env.NODE_OPTIONS = [`--require ${quoted}`, env.NODE_OPTIONS].filter(Boolean).join(' ');

@@ -67,6 +67,8 @@ test('before any rules: every decision goes to the local sampler; first decide f
   assert.equal(starts, 1);
   assert.equal(local.calls.length, 2);
   assert.match(sampler.clientId, /^[0-9a-f]{24}$/);
+  assert.equal(sampler.clientId, sampler.clientId, 'one client id for the sampler\'s whole life');
+  assert.notEqual(new CentralizedSampler({ local: local.sampler }).clientId, sampler.clientId);
 });
 
 test('a throwing lazy start never reaches the request; the local sampler still decides', () => {

@@ -1,5 +1,6 @@
-// The package entry (register.js → the bundled dist/agent.js) exposes exactly the manual API,
-// to CommonJS and to ESM named imports, as one module instance.
+// The package entries (register.js → the bundled dist/agent.js, and register.mjs, which ES
+// modules get) expose exactly the manual API, to CommonJS and to ESM named imports, as one module
+// instance.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,15 +8,17 @@ import * as path from 'node:path';
 import { runToExit, repoRoot } from '../helpers/spawn-app';
 import * as api from '../../agent/api';
 
-const register = path.join(repoRoot(), 'register.js');
 const apiNames = Object.keys(api).filter((k) => k !== '__esModule').sort();
 
-test('CommonJS and ESM see the same API names, the same functions', async () => {
-  const script = path.join(repoRoot(), 'test', 'fixtures', 'entry-exports.mjs');
-  const r = await runToExit({ script, args: [register], loader: 'none', env: { AWS_XRAY_SDK_ENABLED: 'false' } });
-  assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { esm: string[]; cjs: string[]; same: boolean };
-  assert.deepEqual(out.cjs, apiNames);
-  assert.deepEqual(out.esm.filter((k) => k !== 'default' && k !== '__esModule'), apiNames);
-  assert.equal(out.same, true, 'named imports are the functions require() returns');
-});
+for (const entry of ['register.js', 'register.mjs']) {
+  test(`${entry}: CommonJS and ESM see the same API names, the same functions`, async () => {
+    const script = path.join(repoRoot(), 'test', 'fixtures', 'entry-exports.mjs');
+    const r = await runToExit({ script, args: [path.join(repoRoot(), entry)], loader: 'none', env: { AWS_XRAY_SDK_ENABLED: 'false' } });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { esm: string[]; cjs: string[]; same: boolean; defaultIsCjs: boolean };
+    assert.deepEqual(out.cjs, apiNames);
+    assert.deepEqual(out.esm.filter((k) => k !== 'default' && k !== '__esModule'), apiNames);
+    assert.equal(out.same, true, 'named imports are the functions require() returns');
+    assert.equal(out.defaultIsCjs, true, 'the default import is what require() returns');
+  });
+}
