@@ -11,6 +11,7 @@ import { EndOfTurnQueue } from './export/end-of-turn';
 import { active } from './context';
 import { log } from './log';
 import { agentVersion } from './version';
+import { setTimeout, clearTimeout } from './timers';
 
 /** LOG_ERROR lines about a missing context are at most this frequent. */
 const MISSING_CONTEXT_LOG_INTERVAL_MS = 60_000;

@@ -16,6 +16,7 @@
 // returns) the recorder does not use this queue at all.
 
 import { run } from '../context';
+import { setImmediate } from '../timers';
 
 export class EndOfTurnQueue<T> {
   private items: T[] = [];

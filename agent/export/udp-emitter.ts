@@ -15,6 +15,7 @@ import { log } from '../log';
 import { run } from '../context';
 import { BurstBuffer } from './burst-buffer';
 import { isIPv4, isIPv6, type Endpoint } from '../config/daemon-address';
+import { setTimeout, clearTimeout } from '../timers';
 
 /** Shortest time between two fresh DNS lookups of the daemon's name after it refused datagrams. */
 const RECONNECT_INTERVAL_MS = 5000;

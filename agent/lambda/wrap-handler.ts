@@ -15,6 +15,7 @@
 // sent the result goes back at once, without a timer.
 
 import { copyFunctionShape } from '../shim';
+import { setTimeout, clearTimeout } from '../timers';
 
 export const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
 

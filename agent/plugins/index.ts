@@ -16,6 +16,7 @@ import { log } from '../log';
 import type { AgentConfig } from '../config/load';
 import type { MetadataRequest } from './metadata-http';
 import type { PluginData, PluginName } from './types';
+import { setTimeout, clearTimeout } from '../timers';
 
 export const ORIGINS: Record<PluginName, string> = {
   ElasticBeanstalk: 'AWS::ElasticBeanstalk::Environment',

@@ -5,6 +5,7 @@
 
 import type { Agent, OutgoingHttpHeaders } from 'node:http';
 import { createOwnHttpAgent } from '../own-http';
+import { setTimeout, clearTimeout } from '../timers';
 
 const MAX_BODY = 64 * 1024;
 

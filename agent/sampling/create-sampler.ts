@@ -6,6 +6,7 @@
 import type { AgentConfig } from '../config/load';
 import { createLocalSampler } from './local-sampler';
 import type { Sampler } from './types';
+import { setTimeout, clearTimeout } from '../timers';
 
 export type SamplerConfig = Pick<
   AgentConfig,

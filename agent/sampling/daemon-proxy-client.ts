@@ -9,6 +9,7 @@ import type { Agent, ClientRequest, IncomingMessage } from 'node:http';
 import type { Endpoint } from '../config/daemon-address';
 import { createOwnHttpAgent } from '../own-http';
 import type { SamplingStatisticsDocument, SamplingTarget } from './centralized-sampler';
+import { setTimeout, clearTimeout } from '../timers';
 
 export const DEFAULT_TIMEOUT_MS = 2000;
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;

@@ -11,6 +11,7 @@ import { parseRuleRecords } from './centralized-rules';
 import type { CentralizedSampler } from './centralized-sampler';
 import type { ProxyClient } from './daemon-proxy-client';
 import type { Clock } from './reservoir';
+import { setTimeout, clearTimeout } from '../timers';
 
 export const DEFAULT_RULES_POLL_MS = 300_000;
 export const DEFAULT_TARGETS_POLL_MS = 10_000;

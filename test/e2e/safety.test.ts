@@ -247,6 +247,19 @@ test('process.exit() inside the response\'s close listener: the segment waiting 
   assert.equal(exitDoc?.http?.response?.status, 200);
 });
 
+test('an app that freezes the timers (fake timers in its tests): its requests are still traced and sent', async () => {
+  daemon.clear();
+  await withApp({ script: 'fake-timers-app.js', env: { AWS_XRAY_TRACING_NAME: 'frozen-time' } }, async (a) => {
+    for (let i = 0; i < 3; i++) assert.equal((await httpRequest(a.url(`/frozen/${i}`))).body, 'ok');
+    // Sent by the agent's own timers: the end of the turn, then the burst's 5 ms window.
+    const docs = await daemon.waitFor((d) => d.filter((x) => x.name === 'frozen-time').length === 3, 3000);
+    assert.deepEqual(
+      docs.filter((x) => x.name === 'frozen-time').map((x) => x.http?.request?.url?.replace(/^.*\/frozen/, '')).sort(),
+      ['/0', '/1', '/2'],
+    );
+  });
+});
+
 test('debug logging lists the resolved config and what was instrumented, on stderr', async () => {
   const app = await withApp({ env: { AWS_XRAY_LOG_LEVEL: 'debug' } }, async (a) => {
     await httpRequest(a.url('/hello'));
