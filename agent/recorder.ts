@@ -2,7 +2,7 @@
 // finished tree (or part of it) is sent, and hands it to the serializer. Instrumentations talk to
 // this class only; they never build JSON or touch the socket.
 
-import { Entity, Segment, Subsegment, type Tracer } from './model/entity';
+import { Entity, Segment, Subsegment, nowSeconds, type Tracer } from './model/entity';
 import { newTraceId } from './model/ids';
 import type { TraceHeader } from './model/trace-header';
 import type { Sampler, SamplingRequest } from './sampling/types';
@@ -123,14 +123,16 @@ export class Recorder implements Tracer {
         maxOpenSegments: this.options.maxOpenSegments,
       });
     }
+    const startTime = opts.startTime ?? nowSeconds();
     const segment = new Segment({
       name: opts.name ?? this.options.serviceName,
-      traceId: header?.root ?? newTraceId(),
+      // The trace id's time part from the segment's own start: no second clock read.
+      traceId: header?.root ?? newTraceId(startTime * 1000),
       parentId: header?.parent,
       sampled,
       tracer: this,
       headerExtra: header?.extra,
-      startTime: opts.startTime,
+      startTime,
     });
     if (sampled) {
       this.openSegments++;

@@ -786,6 +786,15 @@ test('flush() sends segments still waiting for open children, then flushes the t
   assert.equal(transport.datagrams.length, 2, 'nothing sent twice');
 });
 
+test('a new trace id carries the second its segment started in (spec §1.4)', () => {
+  const { recorder } = setup();
+  const seg = recorder.startSegment({});
+  assert.match(seg.trace_id, /^1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+  assert.equal(parseInt(seg.trace_id.slice(2, 10), 16), Math.floor(seg.start_time));
+  const past = recorder.startSegment({ startTime: 1_500_000_000.25 });
+  assert.equal(past.trace_id.slice(2, 10), (1_500_000_000).toString(16));
+});
+
 test('sendAtTurnEnd: complete segments of one turn are serialized together when the turn ends, with what they held', async () => {
   const { transport, recorder } = setup({ sendAtTurnEnd: true });
   const a = recorder.startSegment({ name: 'a' });
