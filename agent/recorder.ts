@@ -288,12 +288,11 @@ export class Recorder implements Tracer {
     }
     const tree = collectTree(segment, []);
     for (const e of tree) if (e !== segment && e.end_time !== undefined) this.sentComplete.add(e);
-    this.serializer.emit(segment);
-    for (const e of tree) keepOpenChildren(e);
-    segment.subsegments = undefined;
-    segment.heldCount = 0;
+    this.emitComplete(segment);
+    for (const e of tree) if (e !== segment) keepOpenChildren(e);
   }
 
+  /** Serializes the segment with what it holds, then lets go of its tree. */
   private emitComplete(segment: Segment): void {
     this.serializer.emit(segment);
     segment.subsegments = undefined;
@@ -310,7 +309,7 @@ export class Recorder implements Tracer {
   }
 
   get hasWaiting(): boolean {
-    return this.waiting.size > 0 || (this.endOfTurn !== undefined && this.endOfTurn.size > 0);
+    return this.waiting.size > 0 || (this.endOfTurn?.size ?? 0) > 0;
   }
 
   /** Sends what is waiting and resolves when the transport has handed everything to the OS. */

@@ -5,6 +5,7 @@
 // the settings below: 100 % sampling, documents to the bench's UDP sink, no daemon polling.
 
 const path = require('node:path');
+const { pathToFileURL } = require('node:url');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const REGISTER = path.join(REPO, 'register.js');
@@ -61,7 +62,7 @@ function agentFlags(agent) {
  * resolves to register.mjs (package.json "exports"), next to register.js.
  */
 function esmAgentFlags(agent) {
-  return agent ? ['--import', require('node:url').pathToFileURL(register.replace(/\.js$/, '.mjs')).href] : [];
+  return agent ? ['--import', pathToFileURL(register.replace(/\.js$/, '.mjs')).href] : [];
 }
 
 /**

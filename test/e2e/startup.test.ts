@@ -45,6 +45,7 @@ for (const flag of ['--import', '--require']) {
   });
 }
 
+// 'none' is the control: it shows the fixture really sees these modules unloaded without the agent.
 for (const loader of ['require', 'import', 'none'] as Loader[]) {
   test(`start-up with ${loader === 'none' ? 'no agent' : `--${loader}`}: no node:crypto, node:http or node:dgram before anything is traced`, async () => {
     // Centralized sampling on (the default): its modules are built by a timer right after start.
