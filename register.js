@@ -1,6 +1,6 @@
 'use strict';
 // Entry point for `node --require @xray/agent`, `node --import @xray/agent` and
-// `require('@xray/agent')` / `import … from '@xray/agent'` in app code: dist/agent.js starts the
+// `require('@xray/agent')` / `import ... from '@xray/agent'` in app code: dist/agent.js starts the
 // agent (once per process) and exports the manual API. Hand-written CommonJS so that both loaders
 // share one module instance. A broken install must never stop the app from starting: then the
 // API is the unbundled one, with the agent off.

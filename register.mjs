@@ -1,4 +1,4 @@
-// Entry point for ES modules: `node --import @xray/agent` and `import … from '@xray/agent'`
+// Entry point for ES modules: `node --import @xray/agent` and `import ... from '@xray/agent'`
 // resolve here (package.json "exports", condition "import"). It loads the CommonJS entry
 // (register.js), so the preload and the app's own require() and import share one module instance,
 // and re-exports the manual API by name.

@@ -23,3 +23,12 @@ for (const entry of ['register.js', 'register.mjs']) {
     assert.equal(out.defaultIsCjs, true, 'the default import is what require() returns');
   });
 }
+
+test('the files read at every start-up are pure ASCII (one other byte makes V8 decode the whole bundle to two-byte text)', async () => {
+  const { readFileSync } = await import('node:fs');
+  for (const file of ['dist/agent.js', 'register.js', 'register.mjs']) {
+    const bytes = readFileSync(path.join(repoRoot(), file));
+    const at = bytes.findIndex((b) => b > 0x7f);
+    assert.equal(at, -1, `${file}: non-ASCII byte at offset ${at}`);
+  }
+});
