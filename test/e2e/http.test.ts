@@ -368,3 +368,47 @@ test('listeners on the request body run in the request context (body sent in two
     assert.equal(f.Parent, seg.subsegments?.[0].id);
   });
 });
+
+test("Node's own end-of-response work runs outside the finished request: its keep-alive timer holds no segment; the app's 'finish' listeners still run in the request", async () => {
+  await withApp(
+    'require',
+    'http-app.js',
+    async (app) => {
+      const net = await import('node:net');
+      // A raw keep-alive client that keeps its connection open (Node's http.Agent closes an idle
+      // socket a second before the server's announced keep-alive timeout): the server's own idle
+      // timer (keepAliveTimeout, 1 s in the fixture) then fires and emits the socket's 'timeout'.
+      const idleClient = (path: string) =>
+        new Promise<{ segmentId: string; socket: import('node:net').Socket }>((resolve, reject) => {
+          const socket = net.connect(Number(new URL(app.url('/')).port), '127.0.0.1');
+          let text = '';
+          socket.setEncoding('utf8');
+          socket.on('data', (d) => {
+            text += d;
+            const m = /x-segment-id: ([0-9a-f]{16})/i.exec(text);
+            if (m && text.includes('\r\n\r\nok')) resolve({ segmentId: m[1], socket });
+          });
+          socket.on('error', reject);
+          socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n`);
+        });
+      const plain = await idleClient('/idle-context?key=plain');
+      const withListener = await idleClient('/idle-context?key=listener&app-finish=1');
+      try {
+        let seen: Record<string, string> = {};
+        const deadline = Date.now() + 5000;
+        while (Date.now() < deadline) {
+          seen = JSON.parse((await httpRequest(app.url('/seen'))).body) as Record<string, string>;
+          if (seen['plain:timeout'] !== undefined && seen['listener:timeout'] !== undefined) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.equal(seen['plain:timeout'], 'none', `the idle timer after a finished request runs without its segment (${plain.segmentId})`);
+        assert.equal(seen['listener:finish'], 'request', "the app's own 'finish' listener sees the request's segment");
+        assert.ok(seen['listener:timeout'] !== undefined, 'the second connection timed out too');
+      } finally {
+        plain.socket.destroy();
+        withListener.socket.destroy();
+      }
+    },
+    { AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR' },
+  );
+});
