@@ -76,16 +76,20 @@ function wrapMessageEmit(original: (...args: any[]) => boolean) {
   };
 }
 
-// The listeners Node's HTTP server adds itself, by event: a response's 'finish' (resOnFinish,
-// bound per request) and a request's 'end' (clearIncoming, added when the response finishes before
-// the request's body was read). Recognised by name: should Node rename them, they are treated as
-// the app's, as before.
-const NODE_LISTENERS: Readonly<Record<string, string>> = { finish: 'bound resOnFinish', end: 'clearIncoming' };
+// The listeners Node's HTTP server adds itself: a response's 'finish' (resOnFinish, bound per
+// request before the app sees the response) and a request's 'end' (clearIncoming, added when the
+// response finishes before the request's body was read). Recognised by name: should Node rename
+// them, they are treated as the app's, as before. A bound function's name is built anew at each
+// read (~0.1 µs), so for 'finish' it is read once per process: after that, a single 'finish'
+// listener is taken to be Node's (an app's listener comes on top of it).
+let finishListenerIsNodes: boolean | undefined;
 
 function onlyNodeListener(emitter: TracedResponse, type: string | symbol): boolean {
   if (type !== 'finish' && type !== 'end') return false;
   const listener = (emitter as unknown as { _events?: Record<string, unknown> })._events?.[type];
-  return typeof listener === 'function' && listener.name === NODE_LISTENERS[type];
+  if (typeof listener !== 'function') return false; // none, or several
+  if (type === 'end') return listener.name === 'clearIncoming';
+  return (finishListenerIsNodes ??= listener.name === 'bound resOnFinish');
 }
 
 function wrapWriteHead(original: (...args: any[]) => unknown) {
