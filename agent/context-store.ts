@@ -7,13 +7,14 @@
 //   connection's reads, writes and stream ticks: ~10 per request on a plain server). That write adds
 //   a property to objects such as process.nextTick's, which V8 answers with a slower shape and an
 //   allocation. This hook writes only when there is something to carry (or a stale value to clear
-//   on a resource Node reuses, like an HTTP parser). Measured on the plain-app bench: ALS alone
+//   on a resource Node initializes a second time). Measured on the plain-app bench: ALS alone
 //   +3.0 µs per request, this hook +1.1 µs (docs/design-decisions.md, row 27).
 // - Where AsyncLocalStorage is built on async context frames (Node 24 by default, 22 with a flag),
 //   it needs no hook at all and is cheaper than any hook: it is used as it is.
 //
-// The hook is enabled by the first run() / enterWith(), not when this module loads: until a
-// request is traced, nothing of the process's async work pays for it.
+// Which one is chosen (and the hook enabled) when a first entity is made current, not when this
+// module loads: the choice costs ~0.5 ms (a probe that enables and disables AsyncLocalStorage's
+// own hook), and until a request is traced nothing of the process's async work pays for a hook.
 
 import { AsyncLocalStorage, createHook, executionAsyncResource } from 'node:async_hooks';
 
@@ -30,51 +31,12 @@ export interface EntityStore<T> {
 
 type Slotted = Record<symbol, unknown>;
 
-/** The store on async resources, carried by an `init` hook of our own. */
+/** The store on async resources, carried by an `init` hook of our own (enabled when constructed). */
 export class ResourceHookStore<T> implements EntityStore<T> {
   readonly kind = 'resource-hook' as const;
   private readonly slot = Symbol('xray.entity');
-  private enabled = false;
 
-  getStore(): T | undefined {
-    if (!this.enabled) return undefined;
-    return (executionAsyncResource() as Slotted)[this.slot] as T | undefined;
-  }
-
-  run<R>(store: T | undefined, fn: (...args: any[]) => R, ...args: any[]): R {
-    return this.runApply(store, fn, undefined, args);
-  }
-
-  runApply<R>(store: T | undefined, fn: (...args: any[]) => R, thisArg: unknown, args: ArrayLike<unknown>): R {
-    if (!this.enabled) {
-      // Nothing is current before the first value: run(undefined) (the agent's own timers at
-      // start-up) changes nothing and must not enable the hook, which every promise of the app's
-      // module loading would then pay for (measured: +7 ms of ESM start-up).
-      if (store === undefined) return Reflect.apply(fn, thisArg, args);
-      this.enable();
-    }
-    const resource = executionAsyncResource() as Slotted;
-    const slot = this.slot;
-    const previous = resource[slot];
-    if (previous === store) return Reflect.apply(fn, thisArg, args);
-    resource[slot] = store;
-    try {
-      return Reflect.apply(fn, thisArg, args);
-    } finally {
-      resource[slot] = previous;
-    }
-  }
-
-  enterWith(store: T | undefined): void {
-    if (!this.enabled) {
-      if (store === undefined) return;
-      this.enable();
-    }
-    (executionAsyncResource() as Slotted)[this.slot] = store;
-  }
-
-  private enable(): void {
-    this.enabled = true;
+  constructor() {
     const slot = this.slot;
     createHook({
       init(_asyncId: number, _type: string, _triggerAsyncId: number, resource: object): void {
@@ -90,6 +52,31 @@ export class ResourceHookStore<T> implements EntityStore<T> {
         }
       },
     }).enable();
+  }
+
+  getStore(): T | undefined {
+    return (executionAsyncResource() as Slotted)[this.slot] as T | undefined;
+  }
+
+  run<R>(store: T | undefined, fn: (...args: any[]) => R, ...args: any[]): R {
+    return this.runApply(store, fn, undefined, args);
+  }
+
+  runApply<R>(store: T | undefined, fn: (...args: any[]) => R, thisArg: unknown, args: ArrayLike<unknown>): R {
+    const resource = executionAsyncResource() as Slotted;
+    const slot = this.slot;
+    const previous = resource[slot];
+    if (previous === store) return Reflect.apply(fn, thisArg, args);
+    resource[slot] = store;
+    try {
+      return Reflect.apply(fn, thisArg, args);
+    } finally {
+      resource[slot] = previous;
+    }
+  }
+
+  enterWith(store: T | undefined): void {
+    (executionAsyncResource() as Slotted)[this.slot] = store;
   }
 }
 
@@ -138,6 +125,48 @@ export function alsKeepsStoreOnResources(): boolean {
   }
 }
 
-export function createEntityStore<T>(): EntityStore<T> {
+/** The implementation this runtime gets: the hook where AsyncLocalStorage keeps its value on resources. */
+export function chooseEntityStore<T>(): EntityStore<T> {
   return alsKeepsStoreOnResources() ? new ResourceHookStore<T>() : new AlsStore<T>();
+}
+
+/**
+ * The store the agent uses: it chooses its implementation when a first entity is made current.
+ * Until then nothing is current, so getStore() is undefined and run(undefined, fn) is fn() (the
+ * agent's own timers at start-up run that way without making the choice).
+ */
+class DeferredStore<T> implements EntityStore<T> {
+  private impl: EntityStore<T> | undefined;
+
+  get kind(): EntityStore<T>['kind'] {
+    return (this.impl ??= chooseEntityStore<T>()).kind;
+  }
+
+  getStore(): T | undefined {
+    return this.impl === undefined ? undefined : this.impl.getStore();
+  }
+
+  run<R>(store: T | undefined, fn: (...args: any[]) => R, ...args: any[]): R {
+    return this.runApply(store, fn, undefined, args);
+  }
+
+  runApply<R>(store: T | undefined, fn: (...args: any[]) => R, thisArg: unknown, args: ArrayLike<unknown>): R {
+    if (this.impl === undefined) {
+      if (store === undefined) return Reflect.apply(fn, thisArg, args);
+      this.impl = chooseEntityStore<T>();
+    }
+    return this.impl.runApply(store, fn, thisArg, args);
+  }
+
+  enterWith(store: T | undefined): void {
+    if (this.impl === undefined) {
+      if (store === undefined) return;
+      this.impl = chooseEntityStore<T>();
+    }
+    this.impl.enterWith(store);
+  }
+}
+
+export function createEntityStore<T>(): EntityStore<T> {
+  return new DeferredStore<T>();
 }

@@ -14,8 +14,10 @@ const STORE_KEY = Symbol.for('@xray/agent.context.v2');
 const storage: EntityStore<Entity> = ((globalThis as Record<symbol, unknown>)[STORE_KEY] ??=
   createEntityStore<Entity>()) as EntityStore<Entity>;
 
-/** Which context implementation this process uses (see ./context-store). */
-export const contextKind: EntityStore<Entity>['kind'] = storage.kind;
+/** Which context implementation this process uses (see ./context-store; asking makes the choice). */
+export function contextKind(): EntityStore<Entity>['kind'] {
+  return storage.kind;
+}
 
 /** The segment or subsegment that is current for this async flow, if any. */
 export function active(): Entity | undefined {
