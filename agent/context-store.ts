@@ -39,14 +39,16 @@ export class ResourceHookStore<T> implements EntityStore<T> {
   constructor() {
     const slot = this.slot;
     createHook({
-      init(_asyncId: number, _type: string, _triggerAsyncId: number, resource: object): void {
+      init(_asyncId: number, type: string, _triggerAsyncId: number, resource: object): void {
         // An exception here would end the process (Node treats a throwing hook as fatal): an
         // exotic resource (a Proxy that throws) goes without context instead.
         try {
           const store = (executionAsyncResource() as Slotted)[slot];
-          // `resource[slot] !== undefined`: a resource Node initializes a second time (native ones
-          // can be reset for reuse) must not keep the value of its previous use.
-          if (store !== undefined || (resource as Slotted)[slot] !== undefined) (resource as Slotted)[slot] = store;
+          // A resource Node initializes a second time (a re-armed timer, a native handle reset for
+          // reuse) must not keep the value of its previous use: `resource[slot] !== undefined`.
+          // process.nextTick's objects are always new, and the most frequent: they skip that read
+          // (a megamorphic lookup of a property the object lacks, so V8 also searches its prototype).
+          if (store !== undefined || (type !== 'TickObject' && (resource as Slotted)[slot] !== undefined)) (resource as Slotted)[slot] = store;
         } catch {
           /* no context for this resource */
         }

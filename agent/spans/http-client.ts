@@ -71,12 +71,14 @@ export class HttpClientSpans {
     const sub = this.recorder.startSubsegment(hostnameOf(req.host), parent);
     if (sub !== undefined) {
       sub.namespace = 'remote';
+      // Every field in one literal (absent ones undefined, which JSON leaves out), as in http-server.ts.
       sub.http = {
         request: {
           method: req.method,
           url: buildUrl(req.scheme, req.host, req.path, this.options.captureQueryString),
-          ...(this.options.downstreamTraced ? { traced: true } : undefined),
+          traced: this.options.downstreamTraced ? true : undefined,
         },
+        response: undefined,
       };
       if (this.options.downstreamTraced) sub.traced = true;
     }
@@ -88,9 +90,7 @@ export class HttpClientSpans {
   }
 
   response(sub: Subsegment, status: number, contentLength: number | undefined): void {
-    const response: { status: number; content_length?: number } = { status };
-    if (contentLength !== undefined) response.content_length = contentLength;
-    (sub.http ??= {}).response = response;
+    (sub.http ??= {}).response = { status, content_length: contentLength };
     sub.applyStatus(status);
   }
 
