@@ -41,12 +41,15 @@ export interface Tracer {
  * for X-Ray, and a whole-microsecond value is cheaper to write (export/entity-json.ts).
  */
 export function nowSeconds(): number {
-  return Math.round((TIME_ORIGIN + performance.now()) * 1000) / 1e6;
+  if (timeOrigin < 0) timeOrigin = performance.timeOrigin;
+  return Math.round((timeOrigin + performance.now()) * 1000) / 1e6;
 }
 
 // Fixed for the life of the process; read once, as each read of `performance.timeOrigin` goes
-// through a getter and a brand check (~50 ns, twice per entity).
-const TIME_ORIGIN = performance.timeOrigin;
+// through a getter and a brand check (~50 ns, twice per entity). Read at the first entity, not when
+// this module loads: the first touch of the `performance` global makes Node load perf_hooks and
+// eleven modules behind it (~1 ms of start-up, for a process that may never trace anything).
+let timeOrigin = -1;
 
 export abstract class Entity {
   readonly id: string;
