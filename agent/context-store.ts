@@ -16,7 +16,7 @@
 // module loads: the choice costs ~0.5 ms (a probe that enables and disables AsyncLocalStorage's
 // own hook), and until a request is traced nothing of the process's async work pays for a hook.
 
-import { AsyncLocalStorage, createHook, executionAsyncResource } from 'node:async_hooks';
+import { AsyncLocalStorage, createHook, executionAsyncId, executionAsyncResource } from 'node:async_hooks';
 
 /** The subset of AsyncLocalStorage the agent uses (and diagnostics_channel's bindStore calls). */
 export interface EntityStore<T> {
@@ -35,15 +35,23 @@ type Slotted = Record<symbol, unknown>;
 export class ResourceHookStore<T> implements EntityStore<T> {
   readonly kind = 'resource-hook' as const;
   private readonly slot = Symbol('xray.entity');
+  // The store of the current execution context, remembered with that context's async id. Reading it
+  // from the context's resource costs a call into Node's C++ (executionAsyncResource, for a native
+  // resource such as the socket whose read runs a request's handler) and two megamorphic lookups;
+  // one context often creates several resources in a row (a handler's stream ticks, its write, its
+  // timer). Only this class writes the slot of a context's resource (runApply, enterWith), and each
+  // such write forgets what was remembered; an async id names one resource for its whole life.
+  private rememberedId = -1;
+  private remembered: T | undefined = undefined;
 
   constructor() {
     const slot = this.slot;
     createHook({
-      init(_asyncId: number, type: string, _triggerAsyncId: number, resource: object): void {
+      init: (_asyncId: number, type: string, _triggerAsyncId: number, resource: object): void => {
         // An exception here would end the process (Node treats a throwing hook as fatal): an
         // exotic resource (a Proxy that throws) goes without context instead.
         try {
-          const store = (executionAsyncResource() as Slotted)[slot];
+          const store = this.getStore();
           // A resource Node initializes a second time (a re-armed timer, a native handle reset for
           // reuse) must not keep the value of its previous use: `resource[slot] !== undefined`.
           // process.nextTick's objects are always new, and the most frequent: they skip that read
@@ -57,7 +65,12 @@ export class ResourceHookStore<T> implements EntityStore<T> {
   }
 
   getStore(): T | undefined {
-    return (executionAsyncResource() as Slotted)[this.slot] as T | undefined;
+    const id = executionAsyncId();
+    if (id === this.rememberedId) return this.remembered;
+    const store = (executionAsyncResource() as Slotted)[this.slot] as T | undefined;
+    this.rememberedId = id;
+    this.remembered = store;
+    return store;
   }
 
   run<R>(store: T | undefined, fn: (...args: any[]) => R, ...args: any[]): R {
@@ -70,15 +83,18 @@ export class ResourceHookStore<T> implements EntityStore<T> {
     const previous = resource[slot];
     if (previous === store) return Reflect.apply(fn, thisArg, args);
     resource[slot] = store;
+    this.rememberedId = -1;
     try {
       return Reflect.apply(fn, thisArg, args);
     } finally {
       resource[slot] = previous;
+      this.rememberedId = -1;
     }
   }
 
   enterWith(store: T | undefined): void {
     (executionAsyncResource() as Slotted)[this.slot] = store;
+    this.rememberedId = -1;
   }
 }
 

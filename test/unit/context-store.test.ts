@@ -93,6 +93,55 @@ for (const [label, make] of kinds) {
     assert.equal(seen, ctx);
   });
 
+  // Reads and writes mixed within one callback, where the hook store answers reads from what it
+  // remembered for the current execution context: every write must show in the next read, and in
+  // what is scheduled after it, but not in what was scheduled before it.
+  test(`${label}: within one callback, reads follow run, enterWith and the restore after them`, async () => {
+    const store = make();
+    const [a, b, c] = [{ name: 'a' }, { name: 'b' }, { name: 'c' }];
+    const scheduled = await new Promise<Array<Ctx | undefined>>((resolve) => {
+      setImmediate(() => {
+        const out: Array<Ctx | undefined> = [];
+        const later = (i: number) => setImmediate(() => (out[i] = store.getStore()));
+        assert.equal(store.getStore(), undefined);
+        later(0);
+        store.run(a, () => {
+          assert.equal(store.getStore(), a);
+          later(1);
+          assert.equal(store.run(b, () => (later(2), store.getStore())), b);
+          assert.equal(store.getStore(), a, 'restored after the nested run');
+          later(3);
+        });
+        assert.equal(store.getStore(), undefined, 'restored after the run');
+        store.enterWith(c);
+        assert.equal(store.getStore(), c, 'enterWith shows at once');
+        later(4);
+        setTimeout(() => resolve(out), 5);
+      });
+    });
+    assert.deepEqual(scheduled, [undefined, a, b, a, c]);
+  });
+
+  test(`${label}: an interval keeps its value at every tick, also after runs inside a tick`, async () => {
+    const store = make();
+    const a = { name: 'a' };
+    const seen = await new Promise<Array<Ctx | undefined>>((resolve) => {
+      const out: Array<Ctx | undefined> = [];
+      store.run(a, () => {
+        const timer = setInterval(() => {
+          out.push(store.getStore());
+          store.run({ name: 'inner' }, () => undefined);
+          out.push(store.getStore());
+          if (out.length >= 6) {
+            clearInterval(timer);
+            resolve(out);
+          }
+        }, 1);
+      });
+    });
+    assert.deepEqual(seen, [a, a, a, a, a, a]);
+  });
+
   test(`${label}: 50 interleaved flows never see each other's value`, async () => {
     const store = make();
     const wrong: string[] = [];
