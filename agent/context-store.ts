@@ -161,7 +161,7 @@ class DeferredStore<T> implements EntityStore<T> {
   }
 
   getStore(): T | undefined {
-    return this.impl === undefined ? undefined : this.impl.getStore();
+    return this.impl?.getStore();
   }
 
   run<R>(store: T | undefined, fn: (...args: any[]) => R, ...args: any[]): R {

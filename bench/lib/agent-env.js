@@ -1,8 +1,9 @@
 'use strict';
 // Environment and node flags for a child process with or without the agent. The baseline must be
 // really agent-free, so anything that could preload the agent (NODE_OPTIONS) or configure it
-// (AWS_XRAY_*) is removed from the inherited environment first (and NODE_EXTRA_CA_CERTS, below); the agent run then gets exactly
-// the settings below: 100 % sampling, documents to the bench's UDP sink, no daemon polling.
+// (AWS_XRAY_*) is removed from the inherited environment first (and NODE_EXTRA_CA_CERTS, below);
+// the agent run then gets exactly the settings below: 100 % sampling, documents to the bench's UDP
+// sink, no daemon polling.
 
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
