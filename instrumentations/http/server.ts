@@ -1,11 +1,11 @@
 // node:http and node:https servers: one segment per incoming request. Every framework built on
-// Node's HTTP server (express, koa, fastify, hapi, nest, …) goes through `Server#emit('request')`,
-// so wrapping that one method of both server prototypes covers them all, for CommonJS and ESM
-// alike. The handler runs inside the segment's context; the segment ends when the response emits
-// 'close' (which follows 'finish', or marks a client abort). The X-Amzn-Trace-Id response header
-// is added when the response head is written (ServerResponse#writeHead, which implicit headers go
-// through too), so frameworks that reset headers on errors (koa) still send it, and an app that
-// set its own value keeps it.
+// Node's HTTP server (express, koa, fastify, hapi, nest, …) goes through `Server#emit('request')`
+// (or 'checkContinue' / 'checkExpectation', see isRequestEvent), so wrapping that one method of
+// both server prototypes covers them all, for CommonJS and ESM alike. The handler runs inside the
+// segment's context; the segment ends when the response emits 'close' (which follows 'finish', or
+// marks a client abort). The X-Amzn-Trace-Id response header is added when the response head is
+// written (ServerResponse#writeHead, which implicit headers go through too), so frameworks that
+// reset headers on errors (koa) still send it, and an app that set its own value keeps it.
 // Node emits a request's 'data'/'end' and a response's 'finish'/'close' from the connection's
 // async context, not the request's, so listeners the app adds (a body reader that then calls a
 // downstream service) would run outside the segment. `emit` of both prototypes re-enters the
@@ -145,9 +145,21 @@ function headerFailed(err: unknown): void {
   log.once('http.server.header', 'warn', 'could not add the X-Amzn-Trace-Id response header', { error: String(err) });
 }
 
+// The events through which a server hands the app a request and its response. A request that
+// carries `Expect: 100-continue` comes as 'checkContinue' when the app listens for that (an upload
+// server deciding whether to accept the body), any other `Expect` as 'checkExpectation'; Node
+// emits 'request' for them only when nobody listens. An app's listener often hands the pair on
+// with `server.emit('request', req, res)` (as Node's documentation shows): the response then
+// already has its segment, which goes on, so the request still gets exactly one.
+function isRequestEvent(type: string | symbol): boolean {
+  return type === 'request' || type === 'checkContinue' || type === 'checkExpectation';
+}
+
 function wrapEmit(original: (...args: any[]) => boolean) {
   return function emit(this: unknown, type: string | symbol, req: IncomingMessage, res: ServerResponse): boolean {
-    if (type !== 'request' || spans === undefined) return Reflect.apply(original, this, arguments);
+    if (!isRequestEvent(type) || spans === undefined) return Reflect.apply(original, this, arguments);
+    const current = (res as TracedResponse)[CONTEXT];
+    if (current !== undefined) return active() === current ? Reflect.apply(original, this, arguments) : runApply(current, original, this, arguments);
     const segment = startRequest(spans, req, res as TracedResponse);
     if (segment === undefined) return Reflect.apply(original, this, arguments);
     try {

@@ -412,3 +412,57 @@ test("Node's own end-of-response work runs outside the finished request: its kee
     { AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR' },
   );
 });
+
+/** A POST with an Expect header; with `100-continue`, the body is sent once the server asks for it. */
+async function postWithExpect(url: string, expect: string, traceHeader: string): Promise<{ status: number; body: string; traceHeader: string | undefined }> {
+  const http = await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent: false, headers: { expect, 'content-length': 11, 'x-amzn-trace-id': traceHeader } }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, traceHeader: res.headers['x-amzn-trace-id'] as string | undefined }));
+    });
+    req.on('error', reject);
+    if (expect === '100-continue') req.on('continue', () => req.end('upload body'));
+    else req.end('upload body');
+  });
+}
+
+test("requests Node hands over as 'checkContinue' or 'checkExpectation' get one segment each, handled there or handed on to 'request'", async () => {
+  daemon.clear();
+  upstream.requests.length = 0;
+  await withApp('require', 'expect-app.js', async (app) => {
+    for (const [path, root] of [
+      ['/own', '1-5759e988-00000000000000000000c0de'],
+      ['/handed-on', '1-5759e988-00000000000000000000c0df'],
+    ]) {
+      const res = await postWithExpect(app.url(path), '100-continue', `Root=${root};Sampled=1`);
+      assert.equal(res.status, 200);
+      assert.equal(res.body, 'stored 11 bytes', 'the app is served as without the agent');
+      assert.match(res.traceHeader ?? '', new RegExp(`^Root=${root}`), `${path}: the response carries the trace header`);
+      const seg = segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+      const request = seg.http?.request as Record<string, unknown> | undefined;
+      assert.equal(request?.method, 'POST');
+      assert.equal(request?.url, app.url(path));
+      assert.equal((seg.http?.response as Record<string, unknown> | undefined)?.status, 200);
+      assert.equal(seg.subsegments?.length, 1, `${path}: the downstream call is in the request's segment`);
+      const seen = upstream.requests.filter((r) => r.path === '/after-upload' && headerFields(r.traceHeader).Root === root);
+      assert.equal(seen.length, 1);
+      assert.equal(headerFields(seen[0].traceHeader).Parent, seg.subsegments?.[0].id);
+    }
+    const root = '1-5759e988-00000000000000000000c0e0';
+    const refused = await postWithExpect(app.url('/other'), 'something-else', `Root=${root};Sampled=1`);
+    assert.equal(refused.status, 417);
+    const seg = segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+    assert.equal((seg.http?.response as Record<string, unknown> | undefined)?.status, 417);
+    assert.equal(seg.error, true, 'a 4xx answer sets error');
+    // A second segment started for a handed-on request would never end: with one open segment
+    // allowed (below), that request would still count as open, and this one would go untraced.
+    // Datagrams leave in order, and loopback keeps it: a second segment for one of the first two
+    // requests would have arrived before this last one.
+    for (const r of ['1-5759e988-00000000000000000000c0de', '1-5759e988-00000000000000000000c0df', root]) {
+      const segments = daemon.documents.filter((d) => d.trace_id === r && d.type !== 'subsegment');
+      assert.equal(segments.length, 1, `${r}: exactly one segment for the request`);
+    }
+  }, { AWS_XRAY_MAX_OPEN_SEGMENTS: '1' });
+});
