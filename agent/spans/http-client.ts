@@ -5,7 +5,7 @@
 import type { Recorder } from '../recorder';
 import type { Entity, Subsegment } from '../model/entity';
 import { formatTraceHeader } from '../model/trace-header';
-import { buildUrl, hostnameOf } from './url';
+import { absoluteTarget, buildUrl, hostnameOf } from './url';
 
 export interface OutgoingRequestFacts {
   method: string;
@@ -68,14 +68,18 @@ export class HttpClientSpans {
       return NOT_TRACED;
     }
     const segment = parent.segment;
-    const sub = this.recorder.startSubsegment(hostnameOf(req.host), parent);
+    // A request through a forward proxy names its resource in full (http://host/path): the call is
+    // to that host, not to the proxy.
+    const absolute = absoluteTarget(req.path);
+    const host = absolute?.host ?? req.host;
+    const sub = this.recorder.startSubsegment(hostnameOf(host), parent);
     if (sub !== undefined) {
       sub.namespace = 'remote';
       // Every field in one literal (absent ones undefined, which JSON leaves out), as in http-server.ts.
       sub.http = {
         request: {
           method: req.method,
-          url: buildUrl(req.scheme, req.host, req.path, this.options.captureQueryString),
+          url: buildUrl(absolute?.scheme ?? req.scheme, host, absolute?.path ?? req.path, this.options.captureQueryString),
           traced: this.options.downstreamTraced ? true : undefined,
         },
         response: undefined,

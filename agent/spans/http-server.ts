@@ -4,7 +4,7 @@
 import type { Recorder } from '../recorder';
 import type { Segment } from '../model/entity';
 import { parseTraceHeader, formatResponseHeader } from '../model/trace-header';
-import { buildUrl, pathOnly } from './url';
+import { absoluteTarget, buildUrl, pathOnly } from './url';
 import { log } from '../log';
 
 export interface IncomingRequestFacts {
@@ -50,10 +50,13 @@ export class HttpServerSpans {
     if (header === undefined && req.traceHeader !== undefined) {
       log.debug('malformed X-Amzn-Trace-Id header ignored; starting a new trace');
     }
-    const host = req.host ?? '';
+    // A proxy's request names its resource in full (http://host/path): that is the request's URL.
+    const absolute = absoluteTarget(req.path);
+    const host = absolute?.host ?? req.host ?? '';
+    const path = absolute?.path ?? req.path;
     const segment = this.recorder.startSegment({
       header,
-      sampling: { host, method: req.method, urlPath: pathOnly(req.path) },
+      sampling: { host, method: req.method, urlPath: pathOnly(path) },
     });
     const askedForDecision = header?.sampled === '?';
     const responseHeader =
@@ -67,7 +70,7 @@ export class HttpServerSpans {
       segment.http = {
         request: {
           method: req.method,
-          url: buildUrl(req.scheme, host || 'localhost', req.path, this.options.captureQueryString),
+          url: buildUrl(absolute?.scheme ?? req.scheme, host || 'localhost', path, this.options.captureQueryString),
           user_agent: req.userAgent === undefined ? undefined : req.userAgent.slice(0, 500),
           client_ip: forwarded ?? req.remoteAddress,
           x_forwarded_for: forwarded === undefined ? undefined : true,

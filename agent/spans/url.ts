@@ -27,6 +27,31 @@ export function buildUrl(scheme: string, hostWithPort: string, path: string, kee
   return url.length > MAX_URL_LENGTH ? url.slice(0, MAX_URL_LENGTH) : url;
 }
 
+export interface AbsoluteTarget {
+  scheme: string;
+  /** host[:port], without any user:password@ part. */
+  host: string;
+  /** Path, query and fragment; `/` when the target has none. */
+  path: string;
+}
+
+const ABSOLUTE_FORM = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)(.*)$/s;
+
+/**
+ * A request target in absolute form (`http://example.com/p?q`, RFC 9112 §3.2.2: what a client sends
+ * to a forward proxy, and what a client asks of one in its request path) split into its parts;
+ * undefined for the usual origin form (`/p?q`) and for `*`. Such a target names the resource the
+ * request is for, whatever the Host header or the connection says.
+ */
+export function absoluteTarget(target: string): AbsoluteTarget | undefined {
+  if (target.length === 0 || target.charCodeAt(0) === 47 /* / */ || target === '*') return undefined;
+  const m = ABSOLUTE_FORM.exec(target);
+  if (m === null) return undefined;
+  const authority = m[2]!;
+  const at = authority.lastIndexOf('@');
+  return { scheme: m[1]!.toLowerCase(), host: at === -1 ? authority : authority.slice(at + 1), path: m[3] === '' ? '/' : m[3]! };
+}
+
 /** Host name without port (and without IPv6 brackets), for subsegment names. */
 export function hostnameOf(hostWithPort: string): string {
   if (hostWithPort.startsWith('[')) {

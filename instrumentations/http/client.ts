@@ -1,7 +1,7 @@
 // node:http and node:https clients: `request` and `get` of both modules are wrapped (every client
 // library — axios, got, follow-redirects, … — ends up there). The trace header is set on the
-// ClientRequest right after it is created, before anything is sent; the caller's options object is
-// never touched. The rest is observed through the diagnostics channels Node publishes:
+// ClientRequest right after it is created, before anything is sent (in the head Node may have built
+// already, ./head.ts); the caller's options object is never touched. The rest is observed through the diagnostics channels Node publishes:
 //   http.client.response.finish → status and content length
 //   http.client.request.error   → cause (older Node minors without it record the fault only)
 //   request 'close'             → end (after the response body, an error or an abort)
@@ -17,6 +17,7 @@ import { parseContentLength } from '../../agent/spans/http-client';
 import { log } from '../../agent/log';
 import { wrap, unwrap } from '../../agent/shim';
 import { whenBuiltinLoaded } from '../../agent/hooks/builtin-load';
+import { builtHead, hostIn, traceHeaderIn, withTraceHeaderSet } from './head';
 
 const SUBSEGMENT = Symbol('xray.subsegment');
 
@@ -57,9 +58,10 @@ function onRequestStart(h: InstrumentationHost, req: TracedRequest): void {
   try {
     if (h.isAgentOwn(req.agent)) return;
     const protocol = req.protocol ?? 'http:';
-    const hostHeader = req.getHeader('host');
+    const head = req.headersSent ? unsentHead(req as RequestInternals) : undefined;
+    const hostHeader = head !== undefined ? hostIn(head) : req.getHeader('host');
     const hostName = req.host ?? 'localhost';
-    const existing = req.getHeader('x-amzn-trace-id');
+    const existing = head !== undefined ? traceHeaderIn(head) : req.getHeader('x-amzn-trace-id');
     const started = h.httpClient.start({
       method: req.method,
       scheme: protocol.slice(0, -1),
@@ -68,7 +70,11 @@ function onRequestStart(h: InstrumentationHost, req: TracedRequest): void {
       path: req.path,
       existingTraceHeader: typeof existing === 'string' ? existing : undefined,
     });
-    if (started.traceHeader !== undefined && !req.headersSent) req.setHeader('X-Amzn-Trace-Id', started.traceHeader);
+    if (started.traceHeader !== undefined) {
+      if (head !== undefined) replaceUnsentHead(req as RequestInternals, head, withTraceHeaderSet(head, started.traceHeader));
+      else if (!req.headersSent) req.setHeader('X-Amzn-Trace-Id', started.traceHeader);
+      else log.once('http.client.headSent', 'debug', 'an outgoing request had its head built in a way not known here; it goes without the trace header', {});
+    }
     if (started.subsegment !== undefined) {
       req[SUBSEGMENT] = started.subsegment;
       req.on('close', onRequestClose);
@@ -78,6 +84,31 @@ function onRequestStart(h: InstrumentationHost, req: TracedRequest): void {
       error: String(err),
     });
   }
+}
+
+type RequestInternals = { _header?: unknown; _headerSent?: boolean; outputData?: Array<{ data?: unknown }>; outputSize?: number; socket?: unknown };
+
+/**
+ * The head of a request Node built in its constructor, while it can still be changed. getHeader
+ * and setHeader no longer serve such a head: it is read and set as text (./head.ts). Two cases:
+ * - headers given as a raw array: the head waits in `_header`;
+ * - an Expect header: Node queues the head at once as the request's first output chunk, which
+ *   waits there until the request has its socket (assigned on a later tick, never inside the
+ *   constructor).
+ * Anything else (a head already on its way): undefined.
+ */
+function unsentHead(req: RequestInternals): string | undefined {
+  const head = builtHead(req);
+  if (head === undefined || !req._headerSent) return head;
+  const out = req.outputData;
+  return req.socket == null && Array.isArray(out) && out.length === 1 && out[0]?.data === head ? head : undefined;
+}
+
+function replaceUnsentHead(req: RequestInternals, head: string, next: string): void {
+  req._header = next;
+  if (!req._headerSent) return;
+  req.outputData![0]!.data = next;
+  if (typeof req.outputSize === 'number') req.outputSize += next.length - head.length;
 }
 
 function onResponse(message: unknown): void {

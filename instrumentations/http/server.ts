@@ -21,6 +21,7 @@ import { whenBuiltinLoaded } from '../../agent/hooks/builtin-load';
 import { active, runApply } from '../../agent/context';
 import { parseContentLength } from '../../agent/spans/http-client';
 import { log } from '../../agent/log';
+import { builtHead, hasTraceHeader, withTraceHeaderAdded } from './head';
 
 const SEGMENT = Symbol('xray.segment');
 const TRACE_HEADER = Symbol('xray.responseTraceHeader');
@@ -108,20 +109,19 @@ function wrapWriteHead(original: (...args: any[]) => unknown) {
 }
 
 // How the X-Amzn-Trace-Id header joins the response head. Node builds the head as one string in
-// writeHead (`_header`, "...\r\n\r\n"): the line is appended to it there. Setting it with setHeader
-// before writeHead would cost more than the rest of the header work: it moves every header the app
-// passes to writeHead through setHeader's validation and storage (measured ~3x the cost of the
-// append). An app's own X-Amzn-Trace-Id, however it was set, is found in the head and kept.
+// writeHead (./head.ts): the line is appended to it there. Setting it with setHeader before
+// writeHead would cost more than the rest of the header work: it moves every header the app passes
+// to writeHead through setHeader's validation and storage (measured ~3x the cost of the append).
+// An app's own X-Amzn-Trace-Id, however it was set, is found in the head and kept.
 // Should a Node version ever not build `_header` that way, setHeader before writeHead takes over.
 let appendAfterWriteHead = true;
-const TRACE_HEADER_LINE = /\r\nx-amzn-trace-id[ \t]*:/i;
 
 function appendHeader(res: TracedResponse, value: string): void {
-  const head = (res as { _header?: unknown })._header;
-  if (typeof head === 'string' && head.endsWith('\r\n\r\n')) {
-    if (TRACE_HEADER_LINE.test(head)) return;
+  const head = builtHead(res as { _header?: unknown });
+  if (head !== undefined) {
+    if (hasTraceHeader(head)) return;
     try {
-      (res as { _header?: string })._header = head.slice(0, -2) + 'X-Amzn-Trace-Id: ' + value + '\r\n\r\n';
+      (res as { _header?: string })._header = withTraceHeaderAdded(head, value);
     } catch (err) {
       headerFailed(err);
     }
@@ -129,7 +129,7 @@ function appendHeader(res: TracedResponse, value: string): void {
   }
   appendAfterWriteHead = false;
   log.once('http.server.headerMode', 'debug', 'response head not built as expected by writeHead; X-Amzn-Trace-Id is set before writeHead from now on', {
-    head: typeof head,
+    head: typeof (res as { _header?: unknown })._header,
   });
 }
 

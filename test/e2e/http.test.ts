@@ -466,3 +466,62 @@ test("requests Node hands over as 'checkContinue' or 'checkExpectation' get one 
     }
   }, { AWS_XRAY_MAX_OPEN_SEGMENTS: '1' });
 });
+
+test('outgoing requests whose head Node builds at once (raw header array, Expect) carry the trace header; a call through a forward proxy is recorded as the call to its target', async () => {
+  daemon.clear();
+  upstream.requests.length = 0;
+  const root = '1-5759e988-0000000000000000000f0a3d';
+  const foreign = 'Root=1-5759e988-00000000000000000000beef;Parent=53995c3f42cd8ad8;Sampled=1';
+  await withApp('require', 'http-app.js', async (app) => {
+    const res = await httpRequest(app.url(`/downstream-forms?own=${encodeURIComponent(foreign)}`), { headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } });
+    assert.equal(res.body, '200,200,200,200', 'every call answered as without the agent');
+    const seg = segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+    const subs = seg.subsegments ?? [];
+    const upstreamHost = new URL(upstream.url).host;
+    assert.deepEqual(
+      subs.map((s) => [s.name, s.http?.request?.method, s.http?.request?.url]),
+      [
+        ['127.0.0.1', 'GET', `http://${upstreamHost}/raw-headers`],
+        ['127.0.0.1', 'POST', `http://${upstreamHost}/expect`],
+        ['127.0.0.1', 'GET', `http://${upstreamHost}/raw-own`],
+        ['inventory.internal', 'GET', 'http://inventory.internal:8080/through-proxy'],
+      ],
+      'the port of a raw Host header is in the URL; the proxied call is named after its target',
+    );
+    const byPath = (p: string) => upstream.requests.find((r) => r.path === p);
+    for (const [p, sub] of [['/raw-headers', subs[0]], ['/expect', subs[1]], ['http://inventory.internal:8080/through-proxy?sku=1', subs[3]]] as const) {
+      const f = headerFields(byPath(p)?.traceHeader);
+      assert.equal(f.Root, root, `${p}: this trace`);
+      assert.equal(f.Parent, sub.id, `${p}: the subsegment that made the call`);
+    }
+    assert.equal(byPath('/raw-own')?.traceHeader, foreign, "the app's own header for another trace is sent as it was");
+  });
+});
+
+test('a request in absolute form (as a forward proxy receives it) is recorded with its own URL, without user info', async () => {
+  daemon.clear();
+  await withApp('require', 'http-app.js', async (app) => {
+    const net = await import('node:net');
+    const send = (target: string, root: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(app.port, '127.0.0.1');
+        let text = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (d) => (text += d));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+        socket.write(`GET ${target} HTTP/1.1\r\nHost: shop.example:8080\r\nX-Amzn-Trace-Id: Root=${root};Sampled=1\r\nConnection: close\r\n\r\n`);
+      });
+    const cases = [
+      ['http://shop.example:8080/hello?ref=mail', '1-5759e988-0000000000000000000ab501', 'http://shop.example:8080/hello'],
+      ['https://user:secret@secure.example/hello', '1-5759e988-0000000000000000000ab502', 'https://secure.example/hello'],
+    ];
+    for (const [target, root, url] of cases) {
+      const raw = await send(target, root);
+      assert.match(raw, /^HTTP\/1\.1 200 /, target);
+      assert.match(raw, /\r\n\r\nhello$/, `${target}: the app is served as without the agent`);
+      const seg = segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+      assert.equal(seg.http?.request?.url, url);
+    }
+  });
+});
