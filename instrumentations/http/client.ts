@@ -68,7 +68,8 @@ function onRequestStart(h: InstrumentationHost, req: TracedRequest): void {
       // Node sets Host to host:port when the port is not the default one.
       host: typeof hostHeader === 'string' && hostHeader.startsWith(hostName) ? hostHeader : hostName,
       path: req.path,
-      existingTraceHeader: typeof existing === 'string' ? existing : undefined,
+      // A value set as an array (or a number) is the caller's too: judged by its first element.
+      existingTraceHeader: existing === undefined || typeof existing === 'string' ? existing : String(Array.isArray(existing) ? existing[0] : existing),
     });
     if (started.traceHeader !== undefined) {
       if (head !== undefined) replaceUnsentHead(req as RequestInternals, head, withTraceHeaderSet(head, started.traceHeader));

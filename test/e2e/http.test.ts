@@ -474,7 +474,7 @@ test('outgoing requests whose head Node builds at once (raw header array, Expect
   const foreign = 'Root=1-5759e988-00000000000000000000beef;Parent=53995c3f42cd8ad8;Sampled=1';
   await withApp('require', 'http-app.js', async (app) => {
     const res = await httpRequest(app.url(`/downstream-forms?own=${encodeURIComponent(foreign)}`), { headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } });
-    assert.equal(res.body, '200,200,200,200', 'every call answered as without the agent');
+    assert.equal(res.body, '200,200,200,200,200', 'every call answered as without the agent');
     const seg = segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
     const subs = seg.subsegments ?? [];
     const upstreamHost = new URL(upstream.url).host;
@@ -484,17 +484,19 @@ test('outgoing requests whose head Node builds at once (raw header array, Expect
         ['127.0.0.1', 'GET', `http://${upstreamHost}/raw-headers`],
         ['127.0.0.1', 'POST', `http://${upstreamHost}/expect`],
         ['127.0.0.1', 'GET', `http://${upstreamHost}/raw-own`],
+        ['127.0.0.1', 'GET', `http://${upstreamHost}/array-own`],
         ['inventory.internal', 'GET', 'http://inventory.internal:8080/through-proxy'],
       ],
       'the port of a raw Host header is in the URL; the proxied call is named after its target',
     );
     const byPath = (p: string) => upstream.requests.find((r) => r.path === p);
-    for (const [p, sub] of [['/raw-headers', subs[0]], ['/expect', subs[1]], ['http://inventory.internal:8080/through-proxy?sku=1', subs[3]]] as const) {
+    for (const [p, sub] of [['/raw-headers', subs[0]], ['/expect', subs[1]], ['http://inventory.internal:8080/through-proxy?sku=1', subs[4]]] as const) {
       const f = headerFields(byPath(p)?.traceHeader);
       assert.equal(f.Root, root, `${p}: this trace`);
       assert.equal(f.Parent, sub.id, `${p}: the subsegment that made the call`);
     }
     assert.equal(byPath('/raw-own')?.traceHeader, foreign, "the app's own header for another trace is sent as it was");
+    assert.equal(byPath('/array-own')?.traceHeader, foreign, "also when the app set it as an array");
   });
 });
 
