@@ -34,6 +34,9 @@ export interface RecorderOptions {
   sendAtTurnEnd?: boolean;
 }
 
+/** Rule-named `aws` blocks kept at most (ruleAwsBlock). */
+const MAX_RULE_BLOCKS = 256;
+
 export interface Transport {
   send(datagram: string): void;
   flush(): Promise<void>;
@@ -77,6 +80,9 @@ export class Recorder implements Tracer {
   private sharedAws: Record<string, unknown> | undefined;
   /** Resource data from plugins, kept until sharedAws is (re)built. */
   private resourceAws: Record<string, unknown> | undefined;
+  /** ruleAwsBlock()'s blocks by rule name, all made from the shared block `ruleAwsFor`. */
+  private readonly ruleAws = new Map<string, Record<string, unknown>>();
+  private ruleAwsFor: Record<string, unknown> | undefined;
   private lastMissingLog = -Infinity;
   private missingAtLastLog = 0;
   /** Where subsegments go when no entity is active (Lambda: the invocation's facade). */
@@ -138,10 +144,10 @@ export class Recorder implements Tracer {
       this.openSegments++;
       this.stats.segmentsSampled++;
       segment.service = this.service;
-      // One shared object for every segment (never mutated once handed out); a matched rule name
-      // is the only per-segment part.
-      const aws = this.awsBlock();
-      segment.aws = ruleName === undefined ? aws : { ...aws, xray: { ...this.xray(), sampling_rule_name: ruleName, rule_name: ruleName } };
+      // One shared, frozen object for every segment, and one per centralized sampling rule (whose
+      // name it carries): never mutated once handed out, so its JSON is made once
+      // (export/entity-json.ts) instead of for every traced request.
+      segment.aws = ruleName === undefined ? this.awsBlock() : this.ruleAwsBlock(ruleName);
       if (this.options.origin !== undefined) segment.origin = this.options.origin;
     }
     return segment;
@@ -331,6 +337,24 @@ export class Recorder implements Tracer {
 
   private awsBlock(): Record<string, unknown> {
     return (this.sharedAws ??= Object.freeze({ xray: this.xray(), ...this.resourceAws }));
+  }
+
+  /** awsBlock() with the name of the sampling rule that matched, one object per rule. */
+  private ruleAwsBlock(ruleName: string): Record<string, unknown> {
+    const aws = this.awsBlock();
+    if (this.ruleAwsFor !== aws) {
+      // Resource data arrived since (setResource): the blocks are made again from the new one.
+      this.ruleAws.clear();
+      this.ruleAwsFor = aws;
+    }
+    let block = this.ruleAws.get(ruleName);
+    if (block === undefined) {
+      block = Object.freeze({ ...aws, xray: Object.freeze({ ...this.xray(), sampling_rule_name: ruleName, rule_name: ruleName }) });
+      // Rules come from the account's sampling configuration (a few dozen at most); the bound only
+      // keeps a misbehaving rule source from growing the map.
+      if (this.ruleAws.size < MAX_RULE_BLOCKS) this.ruleAws.set(ruleName, block);
+    }
+    return block;
   }
 
   private xray(): Record<string, unknown> {

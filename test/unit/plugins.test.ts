@@ -258,4 +258,18 @@ test('recorder.setResource: later segments carry origin and the plugin blocks in
   assert.equal((c.aws?.xray as Record<string, unknown>).sampling_rule_name, 'checkout');
   assert.deepEqual(c.aws?.ec2, { instance_id: 'i-1' });
   assert.equal((a.aws?.xray as Record<string, unknown>).sampling_rule_name, undefined, 'the shared block is never mutated');
+  const c2 = recorder.startSegment({});
+  assert.equal(c2.aws, c.aws, 'one object per rule, frozen, so its JSON is made once');
+  assert.ok(Object.isFrozen(c.aws) && Object.isFrozen(c.aws?.xray));
+  ruleName = 'search';
+  const d = recorder.startSegment({});
+  assert.equal((d.aws?.xray as Record<string, unknown>).sampling_rule_name, 'search');
+  assert.notEqual(d.aws, c.aws);
+
+  recorder.setResource(combine(new Map<PluginName, PluginData>([['EC2', { data: { instance_id: 'i-2' } }]])));
+  ruleName = 'checkout';
+  const e = recorder.startSegment({});
+  assert.deepEqual(e.aws?.ec2, { instance_id: 'i-2' }, 'rule blocks are made again from new resource data');
+  assert.equal((e.aws?.xray as Record<string, unknown>).sampling_rule_name, 'checkout');
+  assert.deepEqual(c.aws?.ec2, { instance_id: 'i-1' }, 'segments started earlier keep what they had');
 });
