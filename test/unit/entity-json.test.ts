@@ -97,3 +97,53 @@ test('names and strings that need escaping are written as JSON.stringify writes 
     same(s, JSON.stringify(name));
   }
 });
+
+test('http blocks: the shapes the instrumentations build, and anything else an app may put there, as JSON.stringify writes them', () => {
+  const r = recorder();
+  const request = { method: 'GET', url: 'http://h:8080/p', user_agent: 'curl/8', client_ip: '10.0.0.1', x_forwarded_for: undefined as boolean | undefined };
+  const proto = { toJSON: () => ({ replaced: true }) };
+  const withGetter = { method: 'GET' } as Record<string, unknown>;
+  Object.defineProperty(withGetter, 'url', { get: () => 'http://from-getter/', enumerable: true });
+  Object.defineProperty(withGetter, 'user_agent', { value: 'hidden', enumerable: false });
+  const blocks: Array<[string, unknown]> = [
+    ['server request, no response yet', { request, response: undefined }],
+    ['server request and response', { request: { ...request, x_forwarded_for: true }, response: { status: 200, content_length: 5 } }],
+    ['response without content length', { request, response: { status: 304, content_length: undefined } }],
+    ['client request, traced', { request: { method: 'POST', url: 'https://api/x', traced: true }, response: { status: 500, content_length: 0 } }],
+    ['response only (AWS call)', { response: { status: 400 } }],
+    ['empty', {}],
+    ['empty request', { request: {} }],
+    ['strings to escape', { request: { method: 'G"T', url: 'http://h/\u2028\ud800\\p', user_agent: 'ua\u0000\n😀', client_ip: '' } }],
+    ['numbers JSON writes its own way', { response: { status: NaN, content_length: -0 } }],
+    ['more numbers', { response: { status: Infinity, content_length: 1e21 } }],
+    ['a fraction and a negative', { response: { status: 200.5, content_length: -1 } }],
+    ['booleans', { request: { x_forwarded_for: false, traced: true } }],
+    ['an unknown key', { request: { method: 'GET', extra: 1 } }],
+    ['an unknown top-level key', { request, custom: { a: 1 } }],
+    ['known keys out of order', { request: { url: 'http://h/', method: 'GET' } }],
+    ['response before request', { response: { status: 200 }, request }],
+    ['a nested object value', { request: { method: { verb: 'GET' } } }],
+    ['null values', { request: null, response: { status: null } }],
+    ['an array', { request: ['GET', 'http://h/'] }],
+    ['a bigint (JSON.stringify throws, and so must this)', { response: { status: 10n } }],
+    ['a function value, left out', { request: { method: () => 'GET', url: 'http://h/' } }],
+    ['a symbol value, left out', { request: { method: Symbol('m') } }],
+    ['toJSON on the block', { request, toJSON: () => 'custom' }],
+    ['inherited toJSON on the request', { request: Object.assign(Object.create(proto), { method: 'GET' }) }],
+    ['a prototype-less request', { request: Object.assign(Object.create(null), { method: 'GET', url: 'http://h/' }) }],
+    ['a getter and a non-enumerable key', { request: withGetter }],
+  ];
+  for (const [label, http] of blocks) {
+    const s = r.startSegment({});
+    s.http = http as Entity['http'];
+    s.close();
+    let expected: string | Error;
+    try {
+      expected = JSON.stringify(s);
+    } catch (err) {
+      expected = err as Error;
+    }
+    if (expected instanceof Error) assert.throws(() => entityJson(s), { name: expected.name }, label);
+    else assert.equal(entityJson(s), expected, label);
+  }
+});
