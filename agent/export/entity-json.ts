@@ -91,7 +91,11 @@ function httpJson(http: object): string {
     if (f === HTTP_FIELDS.length) return JSON.stringify(h);
     const v = h[k];
     if (v !== undefined) {
-      const t = typeof v === 'object' && v !== null ? flatJson(v as Fields, f === 0 ? REQUEST_FIELDS : RESPONSE_FIELDS, f === 0 ? REQUEST_PREFIXES : RESPONSE_PREFIXES) : undefined;
+      const isRequest = f === 0;
+      const t =
+        typeof v === 'object' && v !== null
+          ? flatJson(v as Fields, isRequest ? REQUEST_FIELDS : RESPONSE_FIELDS, isRequest ? REQUEST_PREFIXES : RESPONSE_PREFIXES)
+          : undefined;
       if (t === undefined) return JSON.stringify(h);
       s += (s === '' ? '{' : ',') + HTTP_PREFIXES[f] + t;
     }

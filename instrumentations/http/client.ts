@@ -1,7 +1,8 @@
 // node:http and node:https clients: `request` and `get` of both modules are wrapped (every client
 // library — axios, got, follow-redirects, … — ends up there). The trace header is set on the
 // ClientRequest right after it is created, before anything is sent (in the head Node may have built
-// already, ./head.ts); the caller's options object is never touched. The rest is observed through the diagnostics channels Node publishes:
+// already, ./head.ts); the caller's options object is never touched. The rest is observed through
+// the diagnostics channels Node publishes:
 //   http.client.response.finish → status and content length
 //   http.client.request.error   → cause (older Node minors without it record the fault only)
 //   request 'close'             → end (after the response body, an error or an abort)
