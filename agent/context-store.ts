@@ -40,7 +40,8 @@ export class ResourceHookStore<T> implements EntityStore<T> {
   // resource such as the socket whose read runs a request's handler) and two megamorphic lookups;
   // one context often creates several resources in a row (a handler's stream ticks, its write, its
   // timer). Only this class writes the slot of a context's resource (runApply, enterWith), and each
-  // such write forgets what was remembered; an async id names one resource for its whole life.
+  // such write updates or forgets what was remembered; an async id names one resource for its whole
+  // life.
   private rememberedId = -1;
   private remembered: T | undefined = undefined;
 
@@ -83,12 +84,18 @@ export class ResourceHookStore<T> implements EntityStore<T> {
     const previous = resource[slot];
     if (previous === store) return Reflect.apply(fn, thisArg, args);
     resource[slot] = store;
-    this.rememberedId = -1;
+    // The context's store is known here, before and after fn: remembered with its async id, so the
+    // next read (fn's first, or the caller's after it) needs no executionAsyncResource(). Async ids
+    // are unique: should fn leave another context current, a read there does not match this id.
+    const id = executionAsyncId();
+    this.rememberedId = id;
+    this.remembered = store;
     try {
       return Reflect.apply(fn, thisArg, args);
     } finally {
       resource[slot] = previous;
-      this.rememberedId = -1;
+      this.rememberedId = id;
+      this.remembered = previous as T | undefined;
     }
   }
 
