@@ -79,15 +79,25 @@ export class ResourceHookStore<T> implements EntityStore<T> {
   }
 
   runApply<R>(store: T | undefined, fn: (...args: any[]) => R, thisArg: unknown, args: ArrayLike<unknown>): R {
-    const resource = executionAsyncResource() as Slotted;
+    const id = executionAsyncId();
     const slot = this.slot;
-    const previous = resource[slot];
+    let resource: Slotted | undefined;
+    let previous: T | undefined;
+    if (id === this.rememberedId) {
+      previous = this.remembered;
+    } else {
+      resource = executionAsyncResource() as Slotted;
+      previous = resource[slot] as T | undefined;
+      this.rememberedId = id;
+      this.remembered = previous;
+    }
+    // Nothing to change (often: Node's own work run outside any entity): no resource needed at all.
     if (previous === store) return Reflect.apply(fn, thisArg, args);
+    resource ??= executionAsyncResource() as Slotted;
     resource[slot] = store;
     // The context's store is known here, before and after fn: remembered with its async id, so the
     // next read (fn's first, or the caller's after it) needs no executionAsyncResource(). Async ids
     // are unique: should fn leave another context current, a read there does not match this id.
-    const id = executionAsyncId();
     this.rememberedId = id;
     this.remembered = store;
     try {
@@ -95,7 +105,7 @@ export class ResourceHookStore<T> implements EntityStore<T> {
     } finally {
       resource[slot] = previous;
       this.rememberedId = id;
-      this.remembered = previous as T | undefined;
+      this.remembered = previous;
     }
   }
 
