@@ -56,6 +56,16 @@ const httpsModule = (): HttpModule => require('node:https') as HttpModule;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 function wrapMessageEmit(original: (...args: any[]) => boolean) {
+  // `arguments` below only ever goes to Reflect.apply, so V8 passes the caller's arguments on
+  // without making an arguments object for each of a request's ~6 events (measured: ~370 bytes
+  // per request less to collect). The two paths that change the context do it in these functions,
+  // whose own `arguments` is made only when they run.
+  function emitInRequest(this: TracedResponse): boolean {
+    return runApply(this[CONTEXT], original, this, arguments);
+  }
+  function emitOutside(this: TracedResponse): boolean {
+    return runApply(undefined, original, this, arguments);
+  }
   return function emit(this: TracedResponse, type: string | symbol): boolean {
     const segment = this[CONTEXT];
     if (segment === undefined) return Reflect.apply(original, this, arguments);
@@ -68,12 +78,12 @@ function wrapMessageEmit(original: (...args: any[]) => boolean) {
     // to this request; run outside any entity, the timer does not keep the finished segment alive
     // for as long as the connection idles (10 connections kept 10 segments alive, promoted by every
     // scavenge: V8 then grew its young generation several times sooner).
-    if (onlyNodeListener(this, type)) return type === 'finish' ? runApply(undefined, original, this, arguments) : Reflect.apply(original, this, arguments);
+    if (onlyNodeListener(this, type)) return Reflect.apply(type === 'finish' ? emitOutside : original, this, arguments);
     // Nothing listens (a request body nobody reads, a 'close' nobody watches): no code runs that
     // could need the context, so entering it would only cost time. listenerCount first: the
     // cheaper test, and the common answer for most of a request's events.
     if (this.listenerCount(type) === 0 || active() === segment) return Reflect.apply(original, this, arguments);
-    return runApply(segment, original, this, arguments);
+    return Reflect.apply(emitInRequest, this, arguments);
   };
 }
 
