@@ -131,6 +131,7 @@ test('http blocks: the shapes the instrumentations build, and anything else an a
     ['toJSON on the block', { request, toJSON: () => 'custom' }],
     ['inherited toJSON on the request', { request: Object.assign(Object.create(proto), { method: 'GET' }) }],
     ['a prototype-less request', { request: Object.assign(Object.create(null), { method: 'GET', url: 'http://h/' }) }],
+    ['an inherited enumerable field, left out', { request: Object.assign(Object.create({ url: 'http://inherited/' }), { method: 'GET' }) }],
     ['a getter and a non-enumerable key', { request: withGetter }],
   ];
   for (const [label, http] of blocks) {
