@@ -80,9 +80,8 @@ export class Recorder implements Tracer {
   private sharedAws: Record<string, unknown> | undefined;
   /** Resource data from plugins, kept until sharedAws is (re)built. */
   private resourceAws: Record<string, unknown> | undefined;
-  /** ruleAwsBlock()'s blocks by rule name, all made from the shared block `ruleAwsFor`. */
+  /** ruleAwsBlock()'s blocks by rule name, made from awsBlock() (emptied with it by setResource). */
   private readonly ruleAws = new Map<string, Record<string, unknown>>();
-  private ruleAwsFor: Record<string, unknown> | undefined;
   private lastMissingLog = -Infinity;
   private missingAtLastLog = 0;
   /** Where subsegments go when no entity is active (Lambda: the invocation's facade). */
@@ -333,6 +332,7 @@ export class Recorder implements Tracer {
     this.options.origin = resource.origin;
     this.resourceAws = resource.aws;
     this.sharedAws = undefined;
+    this.ruleAws.clear();
   }
 
   private awsBlock(): Record<string, unknown> {
@@ -341,15 +341,9 @@ export class Recorder implements Tracer {
 
   /** awsBlock() with the name of the sampling rule that matched, one object per rule. */
   private ruleAwsBlock(ruleName: string): Record<string, unknown> {
-    const aws = this.awsBlock();
-    if (this.ruleAwsFor !== aws) {
-      // Resource data arrived since (setResource): the blocks are made again from the new one.
-      this.ruleAws.clear();
-      this.ruleAwsFor = aws;
-    }
     let block = this.ruleAws.get(ruleName);
     if (block === undefined) {
-      block = Object.freeze({ ...aws, xray: Object.freeze({ ...this.xray(), sampling_rule_name: ruleName, rule_name: ruleName }) });
+      block = Object.freeze({ ...this.awsBlock(), xray: Object.freeze({ ...this.xray(), sampling_rule_name: ruleName, rule_name: ruleName }) });
       // Rules come from the account's sampling configuration (a few dozen at most); the bound only
       // keeps a misbehaving rule source from growing the map.
       if (this.ruleAws.size < MAX_RULE_BLOCKS) this.ruleAws.set(ruleName, block);
