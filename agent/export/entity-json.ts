@@ -67,46 +67,38 @@ function time(t: number): string {
 // (spans/http-server.ts, spans/http-client.ts, spans/aws.ts): JSON.stringify of it was ~0.6 µs of a
 // request segment's ~0.85 µs of serialization (V8 11 sets up a stringifier for every call and looks
 // for toJSON on each object). The text is JSON.stringify's, byte for byte: the block's keys
-// (for-in, each one its own: no array made per object) must be, in that order, among the fields
-// below, with no toJSON, and every value a string, a number, a boolean or undefined. Anything else
-// (a block an app built or added to, a nested value) goes to JSON.stringify as before.
-const HTTP_FIELDS = ['request', 'response'] as const;
-const REQUEST_FIELDS = ['method', 'url', 'user_agent', 'client_ip', 'x_forwarded_for', 'traced'] as const;
-const RESPONSE_FIELDS = ['status', 'content_length'] as const;
-const HTTP_PREFIXES = HTTP_FIELDS.map((k) => JSON.stringify(k) + ':');
-const REQUEST_PREFIXES = REQUEST_FIELDS.map((k) => JSON.stringify(k) + ':');
-const RESPONSE_PREFIXES = RESPONSE_FIELDS.map((k) => JSON.stringify(k) + ':');
+// (for-in, each one its own: no array made per object) must be, in that order, among the fields of
+// HTTP_SHAPE, with no toJSON, and every value a string, a number, a boolean, undefined, or (request,
+// response) an object of the nested shape. Anything else (a block an app built or added to, a value
+// nested deeper) goes to JSON.stringify as before.
+interface Shape {
+  readonly fields: readonly string[];
+  /** `"field":` for each field. */
+  readonly prefixes: readonly string[];
+  /** The shape of an object value, by field; a field without one takes only plain values. */
+  readonly nested?: readonly (Shape | undefined)[];
+}
+
+function shapeOf(fields: readonly string[], nested?: readonly (Shape | undefined)[]): Shape {
+  return { fields, prefixes: fields.map((k) => JSON.stringify(k) + ':'), nested };
+}
+
+const HTTP_SHAPE = shapeOf(
+  ['request', 'response'],
+  [shapeOf(['method', 'url', 'user_agent', 'client_ip', 'x_forwarded_for', 'traced']), shapeOf(['status', 'content_length'])],
+);
 
 type Fields = Record<string, unknown> & { toJSON?: unknown };
 const hasOwn = Object.hasOwn;
 
 function httpJson(http: object): string {
-  const h = http as Fields;
-  if (h.toJSON !== undefined) return JSON.stringify(h);
-  let s = '';
-  let f = 0;
-  for (const k in h) {
-    if (!hasOwn(h, k)) return JSON.stringify(h);
-    while (f < HTTP_FIELDS.length && HTTP_FIELDS[f] !== k) f++;
-    if (f === HTTP_FIELDS.length) return JSON.stringify(h);
-    const v = h[k];
-    if (v !== undefined) {
-      const isRequest = f === 0;
-      const t =
-        typeof v === 'object' && v !== null
-          ? flatJson(v as Fields, isRequest ? REQUEST_FIELDS : RESPONSE_FIELDS, isRequest ? REQUEST_PREFIXES : RESPONSE_PREFIXES)
-          : undefined;
-      if (t === undefined) return JSON.stringify(h);
-      s += (s === '' ? '{' : ',') + HTTP_PREFIXES[f] + t;
-    }
-    f++;
-  }
-  return s === '' ? '{}' : s + '}';
+  return shapedJson(http as Fields, HTTP_SHAPE) ?? JSON.stringify(http);
 }
 
-/** JSON of `o` when it has the shape described above (`fields` in order); otherwise undefined. */
-function flatJson(o: Fields, fields: readonly string[], prefixes: readonly string[]): string | undefined {
+/** JSON of `o` when it has `shape` as described above; otherwise undefined. */
+function shapedJson(o: Fields, shape: Shape): string | undefined {
   if (o.toJSON !== undefined) return undefined;
+  const fields = shape.fields;
   let s = '';
   let f = 0;
   for (const k in o) {
@@ -114,15 +106,19 @@ function flatJson(o: Fields, fields: readonly string[], prefixes: readonly strin
     while (f < fields.length && fields[f] !== k) f++;
     if (f === fields.length) return undefined;
     const v = o[k];
-    let t: string;
+    let t: string | undefined;
     if (typeof v === 'string') t = str(v);
     else if (typeof v === 'number') t = Number.isFinite(v) ? '' + v : 'null';
     else if (typeof v === 'boolean') t = v ? 'true' : 'false';
     else if (v === undefined) {
       f++;
       continue;
-    } else return undefined;
-    s += (s === '' ? '{' : ',') + prefixes[f] + t;
+    } else {
+      const inner = shape.nested?.[f];
+      t = inner !== undefined && typeof v === 'object' && v !== null ? shapedJson(v as Fields, inner) : undefined;
+      if (t === undefined) return undefined;
+    }
+    s += (s === '' ? '{' : ',') + shape.prefixes[f] + t;
     f++;
   }
   return s === '' ? '{}' : s + '}';
