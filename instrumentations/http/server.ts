@@ -169,7 +169,7 @@ function wrapEmit(original: (...args: any[]) => boolean) {
   return function emit(this: unknown, type: string | symbol, req: IncomingMessage, res: ServerResponse): boolean {
     if (!isRequestEvent(type) || spans === undefined) return Reflect.apply(original, this, arguments);
     const current = (res as TracedResponse)[CONTEXT];
-    if (current !== undefined) return active() === current ? Reflect.apply(original, this, arguments) : runApply(current, original, this, arguments);
+    if (current !== undefined) return runApply(current, original, this, arguments);
     const segment = startRequest(spans, req, res as TracedResponse);
     if (segment === undefined) return Reflect.apply(original, this, arguments);
     try {
