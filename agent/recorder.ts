@@ -6,7 +6,7 @@ import { Entity, Segment, Subsegment, nowSeconds, type Tracer } from './model/en
 import { newTraceId } from './model/ids';
 import type { TraceHeader } from './model/trace-header';
 import type { Sampler, SamplingRequest } from './sampling/types';
-import { Serializer } from './export/serializer';
+import { Serializer, type DatagramSink } from './export/serializer';
 import { EndOfTurnQueue } from './export/end-of-turn';
 import { active } from './context';
 import { log } from './log';
@@ -37,8 +37,7 @@ export interface RecorderOptions {
 /** Rule-named `aws` blocks kept at most (ruleAwsBlock). */
 const MAX_RULE_BLOCKS = 256;
 
-export interface Transport {
-  send(datagram: string): void;
+export interface Transport extends DatagramSink {
   flush(): Promise<void>;
 }
 
@@ -98,7 +97,7 @@ export class Recorder implements Tracer {
   ) {
     this.maxStackFrames = options.maxStackFrames;
     this.maxSubsegmentsPerSegment = options.maxSubsegmentsPerSegment;
-    this.serializer = new Serializer(options.maxDatagramBytes, (d) => transport.send(d));
+    this.serializer = new Serializer(options.maxDatagramBytes, transport);
     this.endOfTurn = options.sendAtTurnEnd ? new EndOfTurnQueue((segment) => this.emitComplete(segment)) : undefined;
   }
 

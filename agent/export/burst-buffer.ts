@@ -1,13 +1,31 @@
-// The datagrams of one burst, encoded as they arrive into one buffer outside the JS heap.
+// The datagrams of one burst, written as they arrive into one buffer outside the JS heap: by a
+// writer that puts the bytes there itself (the serializer's documents, export/entity-json.ts), or
+// encoded from a string.
 //
-// Why not keep the strings until the burst leaves: a datagram waiting a few milliseconds outlives
+// Why not keep strings until the burst leaves: a datagram waiting a few milliseconds outlives
 // several young-generation collections at a few thousand requests per second, and V8 answers
 // survivors by growing the young generation (measured on the plain-app bench: +24 MiB of RSS, up to
-// its 32 MiB maximum). Encoded here, each string is garbage as soon as it is written; the encoding
-// itself is the one `socket.send(string)` would do anyway.
+// its 32 MiB maximum). Written here, nothing of a datagram stays on the JS heap.
 
-/** Any single datagram (≤ 65,507 bytes, spec §2.1) fits into an empty buffer. */
+/** The OS refuses larger IPv4 UDP payloads (spec §2.1); no configuration may exceed it. */
+export const MAX_UDP_PAYLOAD = 65507;
+
+/** Any single datagram (≤ MAX_UDP_PAYLOAD) fits into an empty buffer. */
 const BUFFER_BYTES = 65536;
+
+/**
+ * Writes one datagram made from `item` into `buffer` from `at`, using no byte at or past `limit`;
+ * returns the offset after its last byte, or -1 when it does not fit (nothing is kept then).
+ */
+export type DatagramWriter<T> = (buffer: Buffer, at: number, limit: number, item: T) => number;
+
+/** The writer of a datagram given as a string. */
+export function writeText(buffer: Buffer, at: number, limit: number, text: string): number {
+  const room = limit - at;
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short strings need no byte count at all.
+  if (text.length * 3 > room && Buffer.byteLength(text) > room) return -1;
+  return at + buffer.write(text, at, room, 'utf8');
+}
 
 export class BurstBuffer {
   private buffer = Buffer.allocUnsafeSlow(BUFFER_BYTES);
@@ -21,12 +39,21 @@ export class BurstBuffer {
 
   /** Appends one datagram; false (nothing written) when it does not fit into what is left. */
   add(datagram: string): boolean {
+    return this.write(writeText, datagram, BUFFER_BYTES) === 'written';
+  }
+
+  /**
+   * Appends the datagram `write` puts down, in at most `limit` bytes. 'full': it may fit into an
+   * emptier buffer; 'tooLarge': it does not fit into `limit` bytes (the buffer had room for that).
+   * Either way nothing is kept. Throws what `write` throws.
+   */
+  write<T>(write: DatagramWriter<T>, item: T, limit: number): 'written' | 'full' | 'tooLarge' {
     const room = BUFFER_BYTES - this.used;
-    // A UTF-16 unit is at most 3 UTF-8 bytes: short strings need no byte count at all.
-    if (datagram.length * 3 > room && Buffer.byteLength(datagram) > room) return false;
-    this.used += this.buffer.write(datagram, this.used);
-    this.ends.push(this.used);
-    return true;
+    const end = write(this.buffer, this.used, this.used + Math.min(limit, room), item);
+    if (end < 0) return room < limit ? 'full' : 'tooLarge';
+    this.used = end;
+    this.ends.push(end);
+    return 'written';
   }
 
   /** Forgets the waiting datagrams (the socket is gone); returns how many. */

@@ -1,17 +1,33 @@
 // Turns an entity tree into datagrams that each fit the byte budget (spec §2.1, DESIGN §6.19):
-// 1. the whole tree in one document when it fits (the common case: one JSON.stringify);
+// 1. the whole tree in one document when it fits (the common case: written once, straight into
+//    the datagram's buffer);
 // 2. otherwise its child subtrees go out as independent subsegments, then the slimmer parent;
 // 3. a single entity that still does not fit sheds its largest optional fields (metadata, stack
 //    frames, SQL text, annotations) before, as a last resort, being dropped — counted, logged once.
 
 import type { Entity, Subsegment } from '../model/entity';
-import { entityJson } from './entity-json';
+import { writeEntity } from './entity-json';
+import { MAX_UDP_PAYLOAD, writeText, type DatagramWriter } from './burst-buffer';
 import { log } from '../log';
 
 export const DATAGRAM_HEADER = '{"format":"json","version":1}\n';
+const HEADER_BYTES = Buffer.from(DATAGRAM_HEADER);
 
-/** The OS refuses larger IPv4 UDP payloads (spec §2.1); no configuration may exceed it. */
-export const MAX_UDP_PAYLOAD = 65507;
+/** Where datagrams go: the UDP emitter, or a test's collector. */
+export interface DatagramSink {
+  /**
+   * Queues the datagram `write` puts down from `item` in at most `limit` bytes (or drops it,
+   * counted); false when it does not fit into `limit`, and nothing was sent.
+   */
+  sendWritten<T>(write: DatagramWriter<T>, item: T, limit: number): boolean;
+}
+
+/** The header line, then the entity's document. */
+function writeEntityDatagram(buffer: Buffer, at: number, limit: number, e: Entity): number {
+  if (at + HEADER_BYTES.length > limit) return -1;
+  buffer.set(HEADER_BYTES, at);
+  return writeEntity(buffer, at + HEADER_BYTES.length, limit, e);
+}
 
 export interface SerializerStats {
   /** Child subtrees sent on their own because the parent's document was over budget. */
@@ -28,7 +44,7 @@ export class Serializer {
 
   constructor(
     maxDatagramBytes: number,
-    private readonly send: (datagram: string) => void,
+    private readonly sink: DatagramSink,
   ) {
     this.maxBytes = Math.min(maxDatagramBytes, MAX_UDP_PAYLOAD);
   }
@@ -45,17 +61,8 @@ export class Serializer {
     }
   }
 
-  private fits(datagram: string): boolean {
-    // A UTF-16 unit is at most 3 UTF-8 bytes: short strings need no byte count at all.
-    return datagram.length * 3 <= this.maxBytes || Buffer.byteLength(datagram) <= this.maxBytes;
-  }
-
   private emitTree(entity: Entity): void {
-    const datagram = DATAGRAM_HEADER + entityJson(entity);
-    if (this.fits(datagram)) {
-      this.send(datagram);
-      return;
-    }
+    if (this.sink.sendWritten(writeEntityDatagram, entity, this.maxBytes)) return;
     const children = entity.subsegments;
     if (children !== undefined && children.length > 0) {
       entity.subsegments = undefined;
@@ -82,14 +89,12 @@ export class Serializer {
     ];
     for (const step of steps) {
       if (!step()) continue;
-      const datagram = DATAGRAM_HEADER + JSON.stringify(doc);
-      if (this.fits(datagram)) {
+      if (this.sink.sendWritten(writeText, DATAGRAM_HEADER + JSON.stringify(doc), this.maxBytes)) {
         this.stats.truncated++;
         log.once('serializer.truncated', 'warn', 'an X-Ray document exceeded the datagram budget; large fields were cut (counted)', {
           maxDatagramBytes: this.maxBytes,
           name: entity.name,
         });
-        this.send(datagram);
         return;
       }
     }

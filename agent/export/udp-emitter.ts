@@ -13,7 +13,7 @@
 import type { Socket } from 'node:dgram';
 import { log } from '../log';
 import { run } from '../context';
-import { BurstBuffer } from './burst-buffer';
+import { BurstBuffer, MAX_UDP_PAYLOAD, writeText, type DatagramWriter } from './burst-buffer';
 import { isIPv4, isIPv6, type Endpoint } from '../config/daemon-address';
 import { setTimeout, clearTimeout } from '../timers';
 
@@ -59,14 +59,25 @@ export class UdpEmitter {
     this.hostIsName = !isIPv4(daemon.host) && !isIPv6(daemon.host);
   }
 
-  /** Queues one datagram (header line + document). Never throws. */
+  /** Queues one datagram (header line + document) given as a string. Never throws. */
   send(datagram: string): void {
+    if (this.sendWritten(writeText, datagram, MAX_UDP_PAYLOAD)) return;
+    this.stats.failed++;
+    log.once('emitter.tooLarge', 'warn', 'an X-Ray datagram larger than UDP allows was dropped (counted)', {});
+  }
+
+  /**
+   * Queues the datagram `write` puts down from `item`, in at most `limit` bytes. False when it does
+   * not fit into `limit` (nothing is sent: the caller makes it smaller); true when it was queued, or
+   * dropped and counted. Throws only what `write` throws.
+   */
+  sendWritten<T>(write: DatagramWriter<T>, item: T, limit: number): boolean {
     if (this.refusedUntil !== 0) {
       // The daemon refused the last datagrams: each refused send costs an exception object in
       // Node, so while it is down, drop without trying, and probe again every REFUSED_PAUSE_MS.
       if (Date.now() < this.refusedUntil) {
         this.stats.droppedDaemonDown++;
-        return;
+        return true;
       }
       this.refusedUntil = 0;
     }
@@ -75,7 +86,7 @@ export class UdpEmitter {
       log.once('emitter.queueFull', 'warn', 'too many X-Ray documents in flight; dropping new ones (counted)', {
         maxQueuedSends: this.maxInFlight,
       });
-      return;
+      return true;
     }
     if (!this.connected) {
       try {
@@ -84,22 +95,21 @@ export class UdpEmitter {
         this.fail(err as NodeJS.ErrnoException);
       }
     }
-    if (!this.burst.add(datagram)) {
+    let result = this.burst.write(write, item, limit);
+    if (result === 'full') {
       // The burst's buffer is full: send what is in it, then start the next one with this datagram.
       this.sendNow();
-      if (!this.burst.add(datagram)) {
-        if (this.connected) {
-          this.stats.failed++;
-          log.once('emitter.tooLarge', 'warn', 'an X-Ray datagram larger than UDP allows was dropped (counted)', {});
-        } else {
-          // 64 KiB already wait for the socket to connect.
-          this.stats.droppedQueueFull++;
-        }
-        return;
+      result = this.burst.write(write, item, limit);
+      if (result === 'full') {
+        // Still full: the socket has not connected yet and 64 KiB already wait for it.
+        this.stats.droppedQueueFull++;
+        return true;
       }
     }
+    if (result === 'tooLarge') return false;
     if (this.batchMs === 0 || this.burst.count >= BATCH_MAX) this.sendNow();
     else if (this.burst.count === 1) this.armBurstTimer();
+    return true;
   }
 
   /** Hands the waiting burst to the socket now (synchronous: the kernel has it on return); before it has connected, nothing. */

@@ -23,7 +23,10 @@ export function pathOnly(path: string): string {
 
 export function buildUrl(scheme: string, hostWithPort: string, path: string, keepQuery: boolean): string {
   const p = cleanPath(path.length > 0 && path[0] !== '/' && path[0] !== '*' ? '/' + path : path, keepQuery);
-  const url = scheme + '://' + hostWithPort + p;
+  // Joined, not concatenated: `+` would make a chain of pieces (the host header among them) that
+  // the segment keeps until its document is written, ~120 bytes where the one flat string joined
+  // here takes ~40, and the writer reads a flat string faster (design decision 22).
+  const url = [scheme === 'http' ? 'http://' : scheme === 'https' ? 'https://' : scheme + '://', hostWithPort, p].join('');
   return url.length > MAX_URL_LENGTH ? url.slice(0, MAX_URL_LENGTH) : url;
 }
 

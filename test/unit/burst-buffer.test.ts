@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BurstBuffer } from '../../agent/export/burst-buffer';
+import { BurstBuffer, writeText } from '../../agent/export/burst-buffer';
 
 function drainAll(b: BurstBuffer, reusable: boolean): { datagrams: string[]; lastFlags: boolean[]; views: Buffer[] } {
   const datagrams: string[] = [];
@@ -64,4 +64,22 @@ test('clear() forgets what waits and says how many', () => {
   assert.equal(b.count, 0);
   b.add('c');
   assert.deepEqual(drainAll(b, true).datagrams, ['c']);
+});
+
+test('write(): a datagram put down by a writer within its limit; full (may fit an emptier buffer) or too large, nothing kept', () => {
+  const b = new BurstBuffer();
+  const limits: number[] = [];
+  const writer = (buffer: Buffer, at: number, limit: number, text: string): number => {
+    limits.push(limit - at);
+    return writeText(buffer, at, limit, text);
+  };
+  assert.equal(b.write(writer, 'x'.repeat(40000), 65507), 'written');
+  assert.equal(limits.at(-1), 65507, 'an empty buffer offers the whole limit');
+  assert.equal(b.write(writer, 'y'.repeat(30000), 65507), 'full', 'fits the limit, not what is left');
+  assert.equal(limits.at(-1), 65536 - 40000, 'offered what is left');
+  assert.equal(b.write(writer, 'z'.repeat(2000), 1000), 'tooLarge', 'over the limit, with room for the limit');
+  assert.equal(b.write(writer, 'ok', 1000), 'written');
+  assert.equal(b.count, 2);
+  assert.deepEqual(drainAll(b, true).datagrams, ['x'.repeat(40000), 'ok'], 'the refused ones left nothing behind');
+  assert.equal(b.write(writer, 'y'.repeat(30000), 65507), 'written', 'fits once emptied');
 });

@@ -4,15 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Recorder } from '../../agent/recorder';
-import { entityJson } from '../../agent/export/entity-json';
-import { TEST_RECORDER_OPTIONS } from '../helpers/in-process-recorder';
+import { entityJson, writeEntity } from '../../agent/export/entity-json';
+import { TEST_RECORDER_OPTIONS, inProcessRecorder } from '../helpers/in-process-recorder';
 import type { Entity } from '../../agent/model/entity';
 
 function recorder(): Recorder {
   return new Recorder(
     { ...TEST_RECORDER_OPTIONS, serviceName: 'svc "quoted" ünïcode', origin: 'AWS::EC2::Instance' },
     { decide: () => ({ sampled: true, ruleName: 'Default' }) },
-    { send: () => {}, flush: async () => {} },
+    { sendWritten: () => true, flush: async () => {} },
   );
 }
 
@@ -147,4 +147,53 @@ test('http blocks: the shapes the instrumentations build, and anything else an a
     if (expected instanceof Error) assert.throws(() => entityJson(s), { name: expected.name }, label);
     else assert.equal(entityJson(s), expected, label);
   }
+});
+
+test('writeEntity: the exact bytes fit, one byte less does not (-1), and nothing is written at or past the limit', () => {
+  const r = recorder();
+  const seg = r.startSegment({ name: 'ünïcode "name" 😀' });
+  seg.http = { request: { method: 'GET', url: 'http://h/ü', user_agent: 'ua' }, response: { status: 200, content_length: 5 } };
+  seg.addAnnotation('k', 'v');
+  seg.addMetadata('m', { deep: ['ü'] });
+  const sub = seg.addNewSubsegment('child')!;
+  sub.close(new Error('failed'));
+  seg.close();
+  const expected = Buffer.from(JSON.stringify(seg));
+  const at = 7;
+  const target = Buffer.alloc(at + expected.length + 16);
+  for (let limit = at; limit <= at + expected.length; limit++) {
+    target.fill(0xaa);
+    const end = writeEntity(target, at, limit, seg);
+    if (limit === at + expected.length) {
+      assert.equal(end, limit, 'fits exactly');
+      assert.deepEqual(target.subarray(at, end), expected);
+    } else {
+      assert.equal(end, -1, `does not fit into ${limit - at} bytes`);
+    }
+    assert.ok(target.subarray(0, at).every((b) => b === 0xaa), 'nothing before the start');
+    assert.ok(target.subarray(limit).every((b) => b === 0xaa), `nothing at or past the limit (${limit - at})`);
+  }
+});
+
+test('an app getter that makes another document go out while one is written: that one is dropped and counted, this one is intact', () => {
+  const { recorder: r, documents } = inProcessRecorder();
+  const other = r.startSegment({ name: 'other' });
+  const seg = r.startSegment({ name: 'outer' });
+  const request = { method: 'GET' } as Record<string, unknown>;
+  Object.defineProperty(request, 'url', {
+    enumerable: true,
+    get: () => {
+      r.serializer.emit(other); // what closing a streamed subsegment does
+      return 'http://from-getter/';
+    },
+  });
+  seg.http = { request };
+  r.serializer.emit(seg);
+  const docs = documents();
+  assert.equal(docs.length, 1);
+  assert.equal(docs[0]!.name, 'outer');
+  assert.equal(docs[0]!.http.request.url, 'http://from-getter/');
+  assert.equal(r.serializer.stats.dropped, 1, 'the nested one is counted as dropped');
+  r.serializer.emit(other);
+  assert.equal(documents()[1]!.name, 'other', 'the next write works');
 });

@@ -237,7 +237,7 @@ test('recorder.setResource: later segments carry origin and the plugin blocks in
       return { sampled: true, ruleName };
     },
   };
-  const transport = { send: () => {}, flush: () => Promise.resolve() };
+  const transport = { sendWritten: () => true, flush: () => Promise.resolve() };
   const recorder = new Recorder(TEST_RECORDER_OPTIONS, sampler, transport);
   const before = recorder.startSegment({});
   assert.equal(before.origin, undefined);

@@ -65,7 +65,7 @@ test('no active entity: no subsegment; an unsampled trace: none either', () => {
   const { recorder, spans } = setup();
   const target = spans.target({}, () => PG);
   assert.equal(spans.start(target, { text: 'SELECT 1' }), undefined);
-  const unsampled = new Recorder(recorder.options, { decide: () => ({ sampled: false }) }, { send: () => {}, flush: () => Promise.resolve() });
+  const unsampled = new Recorder(recorder.options, { decide: () => ({ sampled: false }) }, { sendWritten: () => true, flush: () => Promise.resolve() });
   const seg = unsampled.startSegment({});
   assert.equal(new SqlSpans(unsampled, { collectSqlQueries: true }).start(target, { text: 'SELECT 1' }, seg), undefined);
 });
