@@ -8,13 +8,14 @@
 // Written here, a request segment allocates nothing.
 //
 // What is written by hand: names, ids and the spec's plain fields; timestamps, from two integers
-// (V8's double-to-string and its number-string cache cost more: see `time`); the `http` block when
-// it has the shape the instrumentations build (HTTP_SHAPE). Blocks the recorder shares between
+// (V8's double-to-string and its number-string cache cost more: see `time`); the `http` block an
+// instrumentation recorded (HttpFacts), and one set as an object when it has the spec's shape
+// (HTTP_SHAPE). Blocks the recorder shares between
 // segments (`service`, `aws`, frozen) are encoded once and copied. Everything else (sql,
 // annotations, metadata, cause, an app's own http or aws block) goes through JSON.stringify and is
 // encoded as it is written. A unit test holds the text to JSON.stringify's over every shape.
 
-import type { Entity, Segment, Subsegment } from '../model/entity';
+import type { Entity, HttpFacts, Segment, Subsegment } from '../model/entity';
 
 // The document being written: module state rather than arguments, so that the small writers below
 // take one argument and return nothing. `pos > end` marks a document that did not fit.
@@ -187,8 +188,8 @@ function sharedBlock(v: object): void {
   bytes(b);
 }
 
-// The `http` block, written field by field when it has a shape the instrumentations build
-// (spans/http-server.ts, spans/http-client.ts, spans/aws.ts): JSON.stringify of it was ~0.6 µs of a
+// An `http` block set as an object (spans/aws.ts; one an app set, or read and so maybe changed),
+// written field by field when it has the spec's shape: JSON.stringify of it was ~0.6 µs of a
 // request segment's ~0.85 µs of serialization (V8 11 sets up a stringifier for every call and looks
 // for toJSON on each object). The block's keys (for-in, each one its own: no array made per object)
 // must be, in that order, among the fields of HTTP_SHAPE, with no toJSON, and every value a string,
@@ -254,6 +255,49 @@ function shaped(o: Fields, shape: Shape): boolean {
   return true;
 }
 
+/**
+ * The `http` block an instrumentation recorded (model/entity.ts HttpFacts), as JSON.stringify writes
+ * `facts.toData()`: no shape to check, as the class is the agent's own. Values of a type the
+ * constructor does not take (possible only from plain JavaScript) go through toData instead.
+ */
+function httpFacts(f: HttpFacts): void {
+  if (!plain(f.method) || !plain(f.url) || !plain(f.user_agent) || !plain(f.client_ip) || !plain(f.x_forwarded_for) || !plain(f.traced) || !plain(f.status) || !plain(f.content_length)) {
+    return json(f.toData());
+  }
+  ascii('{"request":');
+  let open = factsField(false, '"method":', f.method);
+  open = factsField(open, '"url":', f.url);
+  open = factsField(open, '"user_agent":', f.user_agent);
+  open = factsField(open, '"client_ip":', f.client_ip);
+  open = factsField(open, '"x_forwarded_for":', f.x_forwarded_for);
+  open = factsField(open, '"traced":', f.traced);
+  ascii(open ? '}' : '{}');
+  if (f.responded) {
+    ascii(',"response":');
+    open = factsField(false, '"status":', f.status);
+    open = factsField(open, '"content_length":', f.content_length);
+    ascii(open ? '}' : '{}');
+  }
+  ascii('}');
+}
+
+/** A value the writers below take: string, number, boolean or undefined. */
+function plain(v: unknown): boolean {
+  const type = typeof v;
+  return type === 'string' || type === 'number' || type === 'boolean' || type === 'undefined';
+}
+
+/** One field of an object whose fields are all plain(): `{` or `,` before it unless undefined; whether the object is open now. */
+function factsField(open: boolean, prefix: string, v: string | number | boolean | undefined): boolean {
+  if (v === undefined) return open;
+  ascii(open ? ',' : '{');
+  ascii(prefix);
+  if (typeof v === 'string') str(v);
+  else if (typeof v === 'number') num(v);
+  else ascii(v ? 'true' : 'false');
+  return true;
+}
+
 function isSegment(e: Entity): e is Segment {
   return e.segment === e;
 }
@@ -306,9 +350,12 @@ function entity(e: Entity): void {
     ascii(',"namespace":');
     str(e.namespace);
   }
-  if (e.http !== undefined) {
+  if (e.httpFacts !== undefined) {
     ascii(',"http":');
-    httpBlock(e.http);
+    httpFacts(e.httpFacts);
+  } else if (e.httpObject !== undefined) {
+    ascii(',"http":');
+    httpBlock(e.httpObject);
   }
   if (e.aws !== undefined) {
     ascii(',"aws":');

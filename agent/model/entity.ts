@@ -26,6 +26,44 @@ export interface HttpData {
   response?: HttpResponseData;
 }
 
+/**
+ * What an HTTP instrumentation records of one request, in one flat object: the `http` block of
+ * spec §1.5 before anyone has looked at it. Why not the block itself (three objects): a finished
+ * segment waits for the end of its turn (design decision 24), so every byte it holds is copied by
+ * the young-generation collections of that turn, and the serializer can write a class of its own
+ * field by field without checking for keys or types an app may have added (export/entity-json.ts).
+ * Reading or setting `entity.http` turns it into the block, which is then the app's to change.
+ */
+export class HttpFacts {
+  responded = false;
+  status: number | undefined = undefined;
+  content_length: number | undefined = undefined;
+
+  constructor(
+    readonly method: string | undefined,
+    readonly url: string | undefined,
+    readonly user_agent: string | undefined,
+    readonly client_ip: string | undefined,
+    readonly x_forwarded_for: true | undefined,
+    readonly traced: true | undefined,
+  ) {}
+
+  respond(status: number, contentLength: number | undefined): void {
+    this.responded = true;
+    this.status = status;
+    this.content_length = contentLength;
+  }
+
+  /** The block as JSON.stringify would see it (absent fields undefined, as the writer leaves them out). */
+  toData(): HttpData {
+    const { method, url, user_agent, client_ip, x_forwarded_for, traced } = this;
+    return {
+      request: { method, url, user_agent, client_ip, x_forwarded_for, traced },
+      response: this.responded ? { status: this.status, content_length: this.content_length } : undefined,
+    };
+  }
+}
+
 /** What an entity needs from the recorder that owns it. */
 export interface Tracer {
   readonly maxStackFrames: number;
@@ -57,7 +95,10 @@ export abstract class Entity {
   readonly start_time: number;
   end_time: number | undefined = undefined;
   namespace: 'aws' | 'remote' | undefined = undefined;
-  http: HttpData | undefined = undefined;
+  /** The `http` block as an object (an app's, or made from httpFacts when it was read). */
+  httpObject: HttpData | undefined = undefined;
+  /** What an HTTP instrumentation recorded, until `http` is read or set (see HttpFacts). */
+  httpFacts: HttpFacts | undefined = undefined;
   aws: Record<string, unknown> | undefined = undefined;
   sql: Record<string, unknown> | undefined = undefined;
   annotations: Record<string, string | number | boolean> | undefined = undefined;
@@ -78,6 +119,36 @@ export abstract class Entity {
     this.id = id ?? newEntityId();
     this.name = sanitizeName(name, fallbackName);
     this.start_time = startTime ?? nowSeconds();
+  }
+
+  get http(): HttpData | undefined {
+    const facts = this.httpFacts;
+    if (facts !== undefined) {
+      this.httpFacts = undefined;
+      this.httpObject = facts.toData();
+    }
+    return this.httpObject;
+  }
+
+  set http(block: HttpData | undefined) {
+    this.httpFacts = undefined;
+    this.httpObject = block;
+  }
+
+  /** The HTTP response status recorded so far, read without making the `http` block. */
+  get httpStatus(): number | undefined {
+    return this.httpFacts !== undefined ? this.httpFacts.status : this.httpObject?.response?.status;
+  }
+
+  /** Whether an HTTP response was recorded, read without making the `http` block. */
+  get httpResponded(): boolean {
+    return this.httpFacts !== undefined ? this.httpFacts.responded : this.httpObject?.response !== undefined;
+  }
+
+  /** Records the HTTP response (status, content length) in whichever form the block has. */
+  recordHttpResponse(status: number, contentLength: number | undefined): void {
+    if (this.httpFacts !== undefined) this.httpFacts.respond(status, contentLength);
+    else (this.httpObject ??= {}).response = { status, content_length: contentLength };
   }
 
   get sampled(): boolean {
@@ -121,7 +192,7 @@ export abstract class Entity {
    */
   addError(err: unknown, remote = false): void {
     this.addCause(err, remote);
-    const status = this.http?.response?.status;
+    const status = this.httpStatus;
     if (status === undefined || status >= 500 || status < 400) this.fault = true;
   }
 

@@ -174,7 +174,7 @@ export class AwsSpans {
           sub.addErrorFlag();
         }
         // The service answered: its error is remote. No answer (network, local): not remote, fault.
-        sub.addError(err, sub.http?.response !== undefined);
+        sub.addError(err, sub.httpResponded);
       }
     } catch (e) {
       log.once('aws.end', 'error', 'AWS call instrumentation failed while recording a result', { error: String(e) });

@@ -3,7 +3,7 @@
 // only extract facts from their library's objects and call these methods.
 
 import type { Recorder } from '../recorder';
-import type { Entity, Subsegment } from '../model/entity';
+import { HttpFacts, type Entity, type Subsegment } from '../model/entity';
 import { formatTraceHeader } from '../model/trace-header';
 import { absoluteTarget, buildUrl, hostnameOf } from './url';
 
@@ -75,15 +75,14 @@ export class HttpClientSpans {
     const sub = this.recorder.startSubsegment(hostnameOf(host), parent);
     if (sub !== undefined) {
       sub.namespace = 'remote';
-      // Every field in one literal (absent ones undefined, which JSON leaves out), as in http-server.ts.
-      sub.http = {
-        request: {
-          method: req.method,
-          url: buildUrl(absolute?.scheme ?? req.scheme, host, absolute?.path ?? req.path, this.options.captureQueryString),
-          traced: this.options.downstreamTraced ? true : undefined,
-        },
-        response: undefined,
-      };
+      sub.httpFacts = new HttpFacts(
+        req.method,
+        buildUrl(absolute?.scheme ?? req.scheme, host, absolute?.path ?? req.path, this.options.captureQueryString),
+        undefined,
+        undefined,
+        undefined,
+        this.options.downstreamTraced ? true : undefined,
+      );
       if (this.options.downstreamTraced) sub.traced = true;
     }
     // A header the caller set for another trace is theirs to keep; one that carries this trace's
@@ -94,13 +93,13 @@ export class HttpClientSpans {
   }
 
   response(sub: Subsegment, status: number, contentLength: number | undefined): void {
-    (sub.http ??= {}).response = { status, content_length: contentLength };
+    sub.recordHttpResponse(status, contentLength);
     sub.applyStatus(status);
   }
 
   /** A network error, timeout or abort: recorded as cause; fault unless a 4xx had arrived. */
   error(sub: Subsegment, err: unknown): void {
-    sub.addError(err, sub.http?.response !== undefined);
+    sub.addError(err, sub.httpResponded);
   }
 
   end(sub: Subsegment): void {

@@ -2,7 +2,7 @@
 // extracted from its server library. Knows X-Ray, knows nothing of node:http's objects.
 
 import type { Recorder } from '../recorder';
-import type { Segment } from '../model/entity';
+import { HttpFacts, type Segment } from '../model/entity';
 import { parseTraceHeader, formatResponseHeader } from '../model/trace-header';
 import { absoluteTarget, buildUrl, pathOnly } from './url';
 import { log } from '../log';
@@ -65,18 +65,14 @@ export class HttpServerSpans {
         : undefined;
     if (segment.sampledFlag) {
       const forwarded = firstForwarded(req.forwardedFor);
-      // Every field in one literal, absent ones undefined (JSON leaves them out): a field added
-      // later would make V8 give the object a second, separate property store.
-      segment.http = {
-        request: {
-          method: req.method,
-          url: buildUrl(absolute?.scheme ?? req.scheme, host || 'localhost', path, this.options.captureQueryString),
-          user_agent: req.userAgent === undefined ? undefined : req.userAgent.slice(0, 500),
-          client_ip: forwarded ?? req.remoteAddress,
-          x_forwarded_for: forwarded === undefined ? undefined : true,
-        },
-        response: undefined,
-      };
+      segment.httpFacts = new HttpFacts(
+        req.method,
+        buildUrl(absolute?.scheme ?? req.scheme, host || 'localhost', path, this.options.captureQueryString),
+        req.userAgent === undefined ? undefined : req.userAgent.slice(0, 500),
+        forwarded ?? req.remoteAddress,
+        forwarded === undefined ? undefined : true,
+        undefined,
+      );
     }
     return { segment, responseHeader };
   }
@@ -84,9 +80,7 @@ export class HttpServerSpans {
   /** Records the response and ends the segment (DESIGN §6.16 for aborted requests). */
   end(segment: Segment, res: ResponseFacts): void {
     if (segment.sampledFlag) {
-      if (res.status !== undefined) {
-        (segment.http ??= {}).response = { status: res.status, content_length: res.contentLength };
-      }
+      if (res.status !== undefined) segment.recordHttpResponse(res.status, res.contentLength);
       if (res.aborted) segment.error = true;
       else if (res.status !== undefined) segment.applyStatus(res.status);
     }

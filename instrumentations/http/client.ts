@@ -142,7 +142,7 @@ function onRequestClose(this: TracedRequest): void {
   this[SUBSEGMENT] = undefined;
   try {
     // No response and no error reported (older Node without the error channel): still a fault.
-    if (sub.http?.response === undefined && sub.cause === undefined) sub.addFaultFlag();
+    if (!sub.httpResponded && sub.cause === undefined) sub.addFaultFlag();
     host.httpClient.end(sub);
   } catch (err) {
     log.once('http.client.end', 'error', 'http client instrumentation failed to end a subsegment', { error: String(err) });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Recorder } from '../../agent/recorder';
 import { entityJson, writeEntity } from '../../agent/export/entity-json';
 import { TEST_RECORDER_OPTIONS, inProcessRecorder } from '../helpers/in-process-recorder';
-import type { Entity } from '../../agent/model/entity';
+import { HttpFacts, type Entity, type HttpData } from '../../agent/model/entity';
 
 function recorder(): Recorder {
   return new Recorder(
@@ -196,4 +196,61 @@ test('an app getter that makes another document go out while one is written: tha
   assert.equal(r.serializer.stats.dropped, 1, 'the nested one is counted as dropped');
   r.serializer.emit(other);
   assert.equal(documents()[1]!.name, 'other', 'the next write works');
+});
+
+test('http blocks an instrumentation recorded (HttpFacts) are written as JSON.stringify writes the block they stand for', () => {
+  const r = recorder();
+  const cases: Array<[string, HttpFacts]> = [
+    ['server request, no response yet', new HttpFacts('GET', 'http://h:8080/p', 'curl/8', '10.0.0.1', undefined, undefined)],
+    ['forwarded', new HttpFacts('POST', 'https://h/', undefined, '203.0.113.9', true, undefined)],
+    ['client call, traced', new HttpFacts('PUT', 'http://up/x', undefined, undefined, undefined, true)],
+    ['nothing known', new HttpFacts(undefined, undefined, undefined, undefined, undefined, undefined)],
+    ['strings to escape', new HttpFacts('G"T', 'http://h/\u2028\ud800\\p ü', 'ua\u0000\n😀', '', undefined, undefined)],
+    ['not a string (plain JavaScript caller)', new HttpFacts({ verb: 'GET' } as unknown as string, 'http://h/', undefined, undefined, undefined, undefined)],
+  ];
+  const responses: Array<[number, number | undefined]> = [[200, 5], [304, undefined], [NaN, -0], [200.5, 1e21]];
+  for (const [label, facts] of cases) {
+    for (const response of [undefined, ...responses]) {
+      const s = r.startSegment({});
+      const copy = Object.assign(Object.create(HttpFacts.prototype) as HttpFacts, facts);
+      s.httpFacts = copy;
+      if (response !== undefined) s.recordHttpResponse(response[0], response[1]);
+      s.close();
+      const written = entityJson(s);
+      assert.equal(s.httpFacts, copy, `${label}: writing does not turn the facts into an object`);
+      assert.equal(written, JSON.stringify(s), `${label}, response ${JSON.stringify(response)}`);
+    }
+  }
+});
+
+test('reading or setting entity.http turns recorded facts into the block, which the app may then change', () => {
+  const r = recorder();
+  const s = r.startSegment({});
+  s.httpFacts = new HttpFacts('GET', 'http://h/secret?x', 'ua', '10.0.0.1', undefined, undefined);
+  assert.equal(s.httpStatus, undefined);
+  assert.equal(s.httpResponded, false);
+  s.recordHttpResponse(503, 7);
+  assert.equal(s.httpStatus, 503);
+  assert.equal(s.httpResponded, true);
+  assert.ok(s.httpFacts !== undefined, 'status reads leave the facts as they are');
+  const block = s.http!;
+  assert.equal(s.httpFacts, undefined, 'read: now an object');
+  assert.deepEqual(JSON.parse(JSON.stringify(block)), {
+    request: { method: 'GET', url: 'http://h/secret?x', user_agent: 'ua', client_ip: '10.0.0.1' },
+    response: { status: 503, content_length: 7 },
+  });
+  block.request!.url = 'http://h/masked';
+  s.recordHttpResponse(504, undefined);
+  s.close();
+  const doc = JSON.parse(entityJson(s)) as { http: HttpData };
+  assert.equal(doc.http.request!.url, 'http://h/masked', 'the app changed the block');
+  assert.equal(doc.http.response!.status, 504, 'a response recorded later goes into the block');
+  assert.equal(entityJson(s), JSON.stringify(s));
+  const t = r.startSegment({});
+  t.httpFacts = new HttpFacts('GET', 'http://h/', undefined, undefined, undefined, undefined);
+  t.http = { response: { status: 201 } };
+  assert.equal(t.httpFacts, undefined, 'set: replaced');
+  assert.equal(t.httpStatus, 201);
+  t.close();
+  assert.deepEqual((JSON.parse(entityJson(t)) as { http: HttpData }).http, { response: { status: 201 } });
 });
