@@ -143,32 +143,39 @@ function json(v: unknown): void {
  * shortest-form conversion of a double and leaves nothing behind: V8 caches converted numbers in a
  * heap table, and a fresh value per timestamp kept that cache churning strings into the old
  * generation (measured: the young generation reached 32 MiB twice as fast, with 6 MiB more old
- * space). Any other value goes through JSON.stringify.
+ * space). The seconds repeat for a whole second, so their text is made once. Any other value goes
+ * through JSON.stringify.
  */
 function time(t: number): void {
   const micros = Math.round(t * 1e6);
   if (micros / 1e6 !== t || t < 0 || micros > Number.MAX_SAFE_INTEGER) return json(t);
   const sec = Math.floor(t);
-  let frac = micros - sec * 1e6;
-  uint(sec);
-  if (frac === 0) return;
-  // The shortest form of a whole-microsecond value: six decimals without the trailing zeros.
-  let digits = 6;
-  while (frac % 10 === 0) {
-    frac /= 10;
-    digits--;
+  const frac = micros - sec * 1e6;
+  if (sec !== lastSeconds) {
+    lastSeconds = sec;
+    lastSecondsText = '' + sec;
   }
+  ascii(lastSecondsText);
+  if (frac === 0) return;
   const p = pos;
-  if (p + 1 + digits > end) return overflow();
+  if (p + 7 > end) return overflow();
+  // Six decimals, then the shortest form: without the trailing zeros.
   const b = buf;
   b[p] = 46;
-  for (let k = digits; k >= 1; k--) {
-    const q = Math.floor(frac / 10);
-    b[p + k] = 48 + (frac - q * 10);
-    frac = q;
+  let rest = frac;
+  let last = 0;
+  for (let k = 6; k >= 1; k--) {
+    const q = (rest / 10) | 0;
+    const digit = rest - q * 10;
+    b[p + k] = 48 + digit;
+    if (last === 0 && digit !== 0) last = k;
+    rest = q;
   }
-  pos = p + 1 + digits;
+  pos = p + 1 + last;
 }
+
+let lastSeconds = -1;
+let lastSecondsText = '';
 
 const sharedBytes = new WeakMap<object, Buffer>();
 
