@@ -10,10 +10,10 @@
 // What is written by hand: names, ids and the spec's plain fields; timestamps, from two integers
 // (V8's double-to-string and its number-string cache cost more: see `time`); the `http` block an
 // instrumentation recorded (HttpFacts), and one set as an object when it has the spec's shape
-// (HTTP_SHAPE). Blocks the recorder shares between
-// segments (`service`, `aws`, frozen) are encoded once and copied. Everything else (sql,
-// annotations, metadata, cause, an app's own http or aws block) goes through JSON.stringify and is
-// encoded as it is written. A unit test holds the text to JSON.stringify's over every shape.
+// (HTTP_SHAPE). Blocks the recorder shares between segments (`service`, `aws`, frozen) are encoded
+// once and copied. Everything else (sql, annotations, metadata, cause, an app's own http or aws
+// block) goes through JSON.stringify and is encoded as it is written. A unit test holds the text to
+// JSON.stringify's over every shape.
 
 import type { Entity, HttpFacts, Segment, Subsegment } from '../model/entity';
 
@@ -137,6 +137,20 @@ function json(v: unknown): void {
   utf8('' + JSON.stringify(v));
 }
 
+/** An optional field written through JSON.stringify: `prefix` (`,"key":`) and its value, unless undefined. */
+function jsonField(prefix: string, v: unknown): void {
+  if (v === undefined) return;
+  ascii(prefix);
+  json(v);
+}
+
+/** A string, number or boolean, as JSON.stringify writes it. */
+function plainValue(v: string | number | boolean): void {
+  if (typeof v === 'string') str(v);
+  else if (typeof v === 'number') num(v);
+  else ascii(v ? 'true' : 'false');
+}
+
 /**
  * An epoch-seconds timestamp as JSON.stringify(t) writes it. The recorder's clock gives whole
  * microseconds (nowSeconds): those are written from two integers, which is cheaper than V8's
@@ -252,9 +266,7 @@ function shaped(o: Fields, shape: Shape): boolean {
     ascii(open ? ',' : '{');
     open = true;
     bytes(shape.prefixes[f]!);
-    if (type === 'string') str(v as string);
-    else if (type === 'number') num(v as number);
-    else if (type === 'boolean') ascii(v ? 'true' : 'false');
+    if (type !== 'object') plainValue(v as string | number | boolean);
     else if (!shaped(v as Fields, shape.nested![f]!)) return false;
     f++;
   }
@@ -297,9 +309,7 @@ function plain(v: unknown): boolean {
 function factsField(open: boolean, first: string, next: string, v: string | number | boolean | undefined): boolean {
   if (v === undefined) return open;
   ascii(open ? next : first);
-  if (typeof v === 'string') str(v);
-  else if (typeof v === 'number') num(v);
-  else ascii(v ? 'true' : 'false');
+  plainValue(v);
   return true;
 }
 
@@ -321,14 +331,8 @@ function entity(e: Entity): void {
       ascii(',"parent_id":');
       str(e.parent_id);
     }
-    if (e.origin !== undefined) {
-      ascii(',"origin":');
-      json(e.origin);
-    }
-    if (e.user !== undefined) {
-      ascii(',"user":');
-      json(e.user);
-    }
+    jsonField(',"origin":', e.origin);
+    jsonField(',"user":', e.user);
     if (e.service !== undefined) {
       ascii(',"service":');
       sharedBlock(e.service);
@@ -365,25 +369,13 @@ function entity(e: Entity): void {
     ascii(',"aws":');
     sharedBlock(e.aws);
   }
-  if (e.sql !== undefined) {
-    ascii(',"sql":');
-    json(e.sql);
-  }
-  if (e.annotations !== undefined) {
-    ascii(',"annotations":');
-    json(e.annotations);
-  }
-  if (e.metadata !== undefined) {
-    ascii(',"metadata":');
-    json(e.metadata);
-  }
+  jsonField(',"sql":', e.sql);
+  jsonField(',"annotations":', e.annotations);
+  jsonField(',"metadata":', e.metadata);
   if (e.error) ascii(',"error":true');
   if (e.throttle) ascii(',"throttle":true');
   if (e.fault) ascii(',"fault":true');
-  if (e.cause !== undefined) {
-    ascii(',"cause":');
-    json(e.cause);
-  }
+  jsonField(',"cause":', e.cause);
   const children = e.subsegments;
   if (children !== undefined && children.length > 0) {
     ascii(',"subsegments":[');
