@@ -11,7 +11,7 @@
 export const MAX_UDP_PAYLOAD = 65507;
 
 /** Any single datagram (≤ MAX_UDP_PAYLOAD) fits into an empty buffer. */
-const BUFFER_BYTES = 65536;
+export const BUFFER_BYTES = 65536;
 
 /**
  * Writes one datagram made from `item` into `buffer` from `at`, using no byte at or past `limit`;
@@ -35,11 +35,6 @@ export class BurstBuffer {
 
   get count(): number {
     return this.ends.length;
-  }
-
-  /** Appends one datagram; false (nothing written) when it does not fit into what is left. */
-  add(datagram: string): boolean {
-    return this.write(writeText, datagram, BUFFER_BYTES) === 'written';
   }
 
   /**

@@ -3,7 +3,7 @@
 
 import { Recorder, type RecorderOptions, type Transport } from '../../agent/recorder';
 import { DATAGRAM_HEADER } from '../../agent/export/serializer';
-import { writtenDatagram } from './written-datagram';
+import { collectInto } from './written-datagram';
 
 export interface InProcessRecorder {
   recorder: Recorder;
@@ -27,15 +27,7 @@ export const TEST_RECORDER_OPTIONS: RecorderOptions = {
 
 export function inProcessRecorder(sampled = true, options: Partial<RecorderOptions> = {}): InProcessRecorder {
   const datagrams: string[] = [];
-  const transport: Transport = {
-    sendWritten(write, item, limit) {
-      const d = writtenDatagram(write, item, limit);
-      if (d === undefined) return false;
-      datagrams.push(d);
-      return true;
-    },
-    flush: () => Promise.resolve(),
-  };
+  const transport: Transport = { sendWritten: collectInto(datagrams), flush: () => Promise.resolve() };
   const recorder = new Recorder({ ...TEST_RECORDER_OPTIONS, ...options }, { decide: () => ({ sampled }) }, transport);
   return {
     recorder,

@@ -9,8 +9,7 @@ import { Recorder, type RecorderOptions, type Transport } from '../../agent/reco
 import { Segment, Subsegment, type Entity } from '../../agent/model/entity';
 import type { Sampler, SamplingDecision, SamplingRequest } from '../../agent/sampling/types';
 import { DATAGRAM_HEADER } from '../../agent/export/serializer';
-import type { DatagramWriter } from '../../agent/export/burst-buffer';
-import { writtenDatagram } from '../helpers/written-datagram';
+import { collectInto } from '../helpers/written-datagram';
 import { log } from '../../agent/log';
 import { TEST_RECORDER_OPTIONS } from '../helpers/in-process-recorder';
 
@@ -21,12 +20,7 @@ type Doc = Record<string, any>;
 class FakeTransport implements Transport {
   readonly datagrams: string[] = [];
   flushCalls = 0;
-  sendWritten<T>(write: DatagramWriter<T>, item: T, limit: number): boolean {
-    const d = writtenDatagram(write, item, limit);
-    if (d === undefined) return false;
-    this.datagrams.push(d);
-    return true;
-  }
+  readonly sendWritten = collectInto(this.datagrams);
   flush(): Promise<void> {
     this.flushCalls++;
     return Promise.resolve();
