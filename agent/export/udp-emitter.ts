@@ -9,6 +9,8 @@
 // less CPU per traced request. Only the last datagram of a burst carries a completion callback.
 // `sendNow()` (flush, beforeExit, exit) sends a waiting burst at once; in Lambda `batchMs` is 0
 // (each datagram leaves inside `send`, as the process may be frozen as soon as the handler returns).
+// Until the socket has connected (its first moments, or a DNS lookup of the daemon's name), full
+// bursts wait aside, up to MAX_WAITING_BURSTS, and leave first, in order.
 
 import type { Socket } from 'node:dgram';
 import { log } from '../log';
@@ -23,6 +25,12 @@ const RECONNECT_INTERVAL_MS = 5000;
 const REFUSED_PAUSE_MS = 1000;
 /** A burst is sent as soon as it holds this many datagrams. */
 export const BATCH_MAX = 64;
+/**
+ * Full burst buffers that may wait for the socket to connect (the first moments of the process, or
+ * a DNS lookup of the daemon's name): 16 × 64 KiB, about as many typical documents as the default
+ * AWS_XRAY_MAX_QUEUED_SENDS. Past that, new documents are dropped (counted, logged once).
+ */
+export const MAX_WAITING_BURSTS = 16;
 
 export interface EmitterStats {
   sent: number;
@@ -39,7 +47,11 @@ export class UdpEmitter {
   private socket: Socket | undefined;
   private connected = false;
   /** The burst being gathered; before the socket has connected (the first few ms), what waits for it. */
-  private readonly burst = new BurstBuffer();
+  private burst = new BurstBuffer();
+  /** Full bursts set aside before the socket connected, oldest first; they leave before `burst`. */
+  private waiting: BurstBuffer[] = [];
+  /** Datagrams in `waiting`. */
+  private waitingCount = 0;
   private burstTimer: NodeJS.Timeout | undefined;
   /** Datagrams handed to the socket whose burst's completion callback has not run yet. */
   private inFlight = 0;
@@ -81,7 +93,7 @@ export class UdpEmitter {
       }
       this.refusedUntil = 0;
     }
-    if (this.inFlight + this.burst.count >= this.maxInFlight) {
+    if (this.inFlight + this.waitingCount + this.burst.count >= this.maxInFlight) {
       this.stats.droppedQueueFull++;
       log.once('emitter.queueFull', 'warn', 'too many X-Ray documents in flight; dropping new ones (counted)', {
         maxQueuedSends: this.maxInFlight,
@@ -97,47 +109,70 @@ export class UdpEmitter {
     }
     let result = this.burst.write(write, item, limit);
     if (result === 'full') {
-      // The burst's buffer is full: send what is in it, then start the next one with this datagram.
-      this.sendNow();
-      result = this.burst.write(write, item, limit);
-      if (result === 'full') {
-        // Still full: the socket has not connected yet and 64 KiB already wait for it.
+      // The burst's buffer is full: send what it holds (or, before the socket has connected, set it
+      // aside), then write this datagram into an empty buffer, where 'tooLarge' is the answer that
+      // tells the serializer to split it: a tree is never dropped for want of room in a burst.
+      if (this.connected) this.sendNow();
+      else if (!this.setAside()) {
         this.stats.droppedQueueFull++;
+        log.once('emitter.notConnected', 'warn', 'the UDP socket to the X-Ray daemon has not connected and 1 MiB of documents waits for it; dropping new ones (counted)', {
+          daemon: `${this.daemon.host}:${this.daemon.port}`,
+        });
         return true;
       }
+      result = this.burst.write(write, item, limit);
     }
-    if (result === 'tooLarge') return false;
+    if (result !== 'written') return false;
     if (this.batchMs === 0 || this.burst.count >= BATCH_MAX) this.sendNow();
     else if (this.burst.count === 1) this.armBurstTimer();
     return true;
   }
 
-  /** Hands the waiting burst to the socket now (synchronous: the kernel has it on return); before it has connected, nothing. */
+  /** Hands the waiting bursts to the socket now (synchronous: the kernel has them on return); before it has connected, nothing. */
   sendNow(): void {
     const socket = this.socket;
-    const size = this.burst.count;
-    if (size === 0 || socket === undefined || !this.connected) return;
+    if (socket === undefined || !this.connected) return;
     // An armed timer stays armed: firing with nothing waiting costs nothing, and a cleared timer
     // could not be re-armed by refresh().
+    if (this.waiting.length > 0) {
+      const waiting = this.waiting;
+      this.waiting = [];
+      this.waitingCount = 0;
+      // Their buffers are not written again (each BurstBuffer is dropped here): never replaced.
+      for (const burst of waiting) this.hand(socket, burst, () => true);
+    }
+    this.hand(socket, this.burst, () => {
+      try {
+        return socket.getSendQueueCount() === 0;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** Before the socket has connected: the full burst waits aside and an empty one takes its place; false past MAX_WAITING_BURSTS. */
+  private setAside(): boolean {
+    if (this.waiting.length >= MAX_WAITING_BURSTS) return false;
+    this.waiting.push(this.burst);
+    this.waitingCount += this.burst.count;
+    this.burst = new BurstBuffer();
+    return true;
+  }
+
+  /** Sends every datagram of `burst`; `reusable` as in BurstBuffer.drain. */
+  private hand(socket: Socket, burst: BurstBuffer, reusable: () => boolean): void {
+    const size = burst.count;
+    if (size === 0) return;
     this.inFlight += size;
     let handed = 0;
     try {
-      this.burst.drain(
-        (buffer, offset, length, last) => {
-          // Only the last datagram reports back: the socket completes sends in order, so its
-          // callback means the whole burst has left (or failed).
-          if (last) socket.send(buffer, offset, length, (err) => this.burstDone(size, err));
-          else socket.send(buffer, offset, length);
-          handed++;
-        },
-        () => {
-          try {
-            return socket.getSendQueueCount() === 0;
-          } catch {
-            return false;
-          }
-        },
-      );
+      burst.drain((buffer, offset, length, last) => {
+        // Only the last datagram reports back: the socket completes sends in order, so its
+        // callback means the whole burst has left (or failed).
+        if (last) socket.send(buffer, offset, length, (err) => this.burstDone(size, err));
+        else socket.send(buffer, offset, length);
+        handed++;
+      }, reusable);
     } catch (err) {
       // The socket refused synchronously (closed under us): the rest of the burst is lost.
       this.inFlight -= size;
@@ -179,13 +214,15 @@ export class UdpEmitter {
   }
 
   get busy(): boolean {
-    return this.inFlight > 0 || this.burst.count > 0;
+    return this.inFlight > 0 || this.burst.count > 0 || this.waitingCount > 0;
   }
 
   close(): void {
     if (this.burstTimer !== undefined) clearTimeout(this.burstTimer);
     this.burstTimer = undefined;
-    this.stats.failed += this.burst.clear();
+    this.stats.failed += this.burst.clear() + this.waitingCount;
+    this.waiting = [];
+    this.waitingCount = 0;
     try {
       this.socket?.close();
     } catch {
@@ -261,7 +298,7 @@ export class UdpEmitter {
 
   private notifyIfIdle(): void {
     // Datagrams gathered after a flush() began do not hold it up, unless the socket is not there yet.
-    if (this.inFlight > 0 || (!this.connected && this.burst.count > 0) || this.idleWaiters.length === 0) return;
+    if (this.inFlight > 0 || (!this.connected && (this.burst.count > 0 || this.waitingCount > 0)) || this.idleWaiters.length === 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();

@@ -10,8 +10,11 @@ import dns from 'node:dns';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UdpEmitter, BATCH_MAX } from '../../agent/export/udp-emitter';
+import { UdpEmitter, BATCH_MAX, MAX_WAITING_BURSTS } from '../../agent/export/udp-emitter';
+import { Recorder } from '../../agent/recorder';
+import { DATAGRAM_HEADER } from '../../agent/export/serializer';
 import { log } from '../../agent/log';
+import { TEST_RECORDER_OPTIONS } from '../helpers/in-process-recorder';
 
 before(() => log.setLevel('silent'));
 
@@ -33,6 +36,8 @@ async function listen(): Promise<Listener> {
     for (const f of w) f();
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  // Room for the tests that send a few hundred KB at once (capped by the OS's maximum, harmlessly).
+  socket.setRecvBufferSize(1 << 20);
   const port = socket.address().port;
   return {
     port,
@@ -167,6 +172,70 @@ test('maxInFlight bounds what is queued: the excess is dropped and counted', () 
     await emitter.flush();
     assert.deepEqual(await daemon.waitFor(6), [0, 1, 2, 3, 4, 99].map(datagram));
     assert.equal(emitter.stats.droppedQueueFull, 20);
+  }));
+
+/** A datagram of `bytes` bytes (ASCII), named `name`. */
+function sized(name: string, bytes: number): string {
+  const head = DATAGRAM_HEADER + JSON.stringify({ name, pad: '' });
+  return head.slice(0, -2) + 'p'.repeat(bytes - head.length) + '"}';
+}
+
+test('before the socket connects, more than one burst buffer of datagrams waits for it; all leave, in order', () =>
+  withEmitter({ maxInFlight: 1000, batchMs: 60_000 }, async (daemon, emitter) => {
+    // 5 × 30 KB: two fit a 64 KiB burst buffer, so full ones are set aside until the socket is there.
+    const sent = Array.from({ length: 5 }, (_, i) => sized(`w-${i}`, 30_000));
+    for (const d of sent) emitter.send(d);
+    assert.equal(emitter.stats.droppedQueueFull, 0);
+    await emitter.flush();
+    assert.deepEqual(await daemon.waitFor(5), sent);
+    assert.equal(emitter.stats.sent, 5);
+    assert.equal(emitter.busy, false);
+  }));
+
+test(`before the socket connects, at most ${MAX_WAITING_BURSTS} full burst buffers wait: past that, new datagrams are dropped and counted`, () =>
+  withEmitter({ maxInFlight: 1000, batchMs: 60_000 }, async (_daemon, emitter) => {
+    // 40 KB each: one per buffer. The set-aside ones plus the one being filled are kept.
+    const kept = MAX_WAITING_BURSTS + 1;
+    for (let i = 0; i < kept + 3; i++) emitter.send(sized(`d-${i}`, 40_000));
+    assert.equal(emitter.stats.droppedQueueFull, 3);
+    await emitter.flush();
+    assert.equal(emitter.stats.sent, kept);
+    assert.equal(emitter.stats.failed, 0);
+    assert.equal(emitter.busy, false);
+    // Once connected, a full buffer is sent, not set aside: nothing more is dropped.
+    for (let i = 0; i < 4; i++) emitter.send(sized(`e-${i}`, 40_000));
+    await emitter.flush();
+    assert.equal(emitter.stats.droppedQueueFull, 3);
+    assert.equal(emitter.stats.sent, kept + 4);
+  }));
+
+test('before the socket connects, a tree over the budget that meets a partly full buffer is split, not dropped', () =>
+  withEmitter({ maxInFlight: 1000, batchMs: 60_000 }, async (daemon, emitter) => {
+    const budget = 16_000;
+    const recorder = new Recorder({ ...TEST_RECORDER_OPTIONS, maxDatagramBytes: budget }, { decide: () => ({ sampled: true }) }, emitter);
+    // 60 KB already wait for the socket: ~5 KB of the burst buffer is left, less than the budget.
+    const first = sized('first', 60_000);
+    emitter.send(first);
+    const seg = recorder.startSegment({});
+    const ids = [seg.id];
+    for (let i = 0; i < 20; i++) {
+      const child = seg.addNewSubsegment(`child-${i}`)!;
+      child.addMetadata('pad', 'x'.repeat(1000));
+      child.close();
+      ids.push(child.id);
+    }
+    seg.close(); // ~21 KB in one document: over the budget, so its children go out on their own
+    await recorder.flush();
+    assert.equal(recorder.serializer.stats.dropped, 0);
+    assert.ok(recorder.serializer.stats.splitForSize >= 1, 'the tree was split');
+    assert.equal(emitter.stats.droppedQueueFull, 0);
+    const got = await daemon.waitFor(1 + ids.length);
+    assert.equal(got[0], first);
+    const docs = got.slice(1).map((d) => {
+      assert.ok(Buffer.byteLength(d) <= budget);
+      return JSON.parse(d.slice(DATAGRAM_HEADER.length)) as { id: string };
+    });
+    assert.deepEqual(docs.map((d) => d.id).sort(), ids.sort(), 'every entity arrived, once');
   }));
 
 test('a daemon on a closed port: no throw, failures counted, flush still resolves', async () => {
