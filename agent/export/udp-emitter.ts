@@ -15,7 +15,7 @@
 import type { Socket } from 'node:dgram';
 import { log } from '../log';
 import { run } from '../context';
-import { BurstBuffer, MAX_UDP_PAYLOAD, writeText, type DatagramWriter } from './burst-buffer';
+import { BurstBuffer, BUFFER_BYTES, MAX_UDP_PAYLOAD, writeText, type DatagramWriter } from './burst-buffer';
 import { isIPv4, isIPv6, type Endpoint } from '../config/daemon-address';
 import { setTimeout, clearTimeout } from '../timers';
 
@@ -50,8 +50,6 @@ export class UdpEmitter {
   private burst = new BurstBuffer();
   /** Full bursts set aside before the socket connected, oldest first; they leave before `burst`. */
   private waiting: BurstBuffer[] = [];
-  /** Datagrams in `waiting`. */
-  private waitingCount = 0;
   private burstTimer: NodeJS.Timeout | undefined;
   /** Datagrams handed to the socket whose burst's completion callback has not run yet. */
   private inFlight = 0;
@@ -115,8 +113,9 @@ export class UdpEmitter {
       if (this.connected) this.sendNow();
       else if (!this.setAside()) {
         this.stats.droppedQueueFull++;
-        log.once('emitter.notConnected', 'warn', 'the UDP socket to the X-Ray daemon has not connected and 1 MiB of documents waits for it; dropping new ones (counted)', {
+        log.once('emitter.notConnected', 'warn', 'the UDP socket to the X-Ray daemon has not connected and its waiting room is full; dropping new documents (counted)', {
           daemon: `${this.daemon.host}:${this.daemon.port}`,
+          waitingBytes: MAX_WAITING_BURSTS * BUFFER_BYTES,
         });
         return true;
       }
@@ -137,7 +136,6 @@ export class UdpEmitter {
     if (this.waiting.length > 0) {
       const waiting = this.waiting;
       this.waiting = [];
-      this.waitingCount = 0;
       // Their buffers are not written again (each BurstBuffer is dropped here): never replaced.
       for (const burst of waiting) this.hand(socket, burst, () => true);
     }
@@ -154,9 +152,15 @@ export class UdpEmitter {
   private setAside(): boolean {
     if (this.waiting.length >= MAX_WAITING_BURSTS) return false;
     this.waiting.push(this.burst);
-    this.waitingCount += this.burst.count;
     this.burst = new BurstBuffer();
     return true;
+  }
+
+  /** Datagrams in the bursts set aside (none once the socket has connected). */
+  private get waitingCount(): number {
+    let n = 0;
+    for (let i = 0; i < this.waiting.length; i++) n += this.waiting[i]!.count;
+    return n;
   }
 
   /** Sends every datagram of `burst`; `reusable` as in BurstBuffer.drain. */
@@ -222,7 +226,6 @@ export class UdpEmitter {
     this.burstTimer = undefined;
     this.stats.failed += this.burst.clear() + this.waitingCount;
     this.waiting = [];
-    this.waitingCount = 0;
     try {
       this.socket?.close();
     } catch {
