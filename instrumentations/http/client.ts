@@ -18,7 +18,8 @@ import { parseContentLength } from '../../agent/spans/http-client';
 import { log } from '../../agent/log';
 import { wrap, unwrap } from '../../agent/shim';
 import { whenBuiltinLoaded } from '../../agent/hooks/builtin-load';
-import { builtHead, hostIn, traceHeaderIn, withTraceHeaderSet } from './head';
+import { builtHead, traceHeaderIn, withTraceHeaderSet } from './head';
+import { requestAuthority } from './target';
 
 const SUBSEGMENT = Symbol('xray.subsegment');
 
@@ -40,7 +41,7 @@ function patchModule(mod: ClientModule): void {
 function wrapRequest(original: (...args: any[]) => ClientRequest) {
   return function request(this: unknown): ClientRequest {
     const req = Reflect.apply(original, this, arguments) as TracedRequest;
-    if (host !== undefined) onRequestStart(host, req);
+    if (host !== undefined) onRequestStart(host, req, arguments);
     return req;
   };
 }
@@ -55,19 +56,17 @@ function wrapGet(mod: { request: (...args: any[]) => ClientRequest }) {
     };
 }
 
-function onRequestStart(h: InstrumentationHost, req: TracedRequest): void {
+function onRequestStart(h: InstrumentationHost, req: TracedRequest, args: IArguments): void {
   try {
     if (h.isAgentOwn(req.agent)) return;
     const protocol = req.protocol ?? 'http:';
     const head = req.headersSent ? unsentHead(req as RequestInternals) : undefined;
-    const hostHeader = head !== undefined ? hostIn(head) : req.getHeader('host');
-    const hostName = req.host ?? 'localhost';
     const existing = head !== undefined ? traceHeaderIn(head) : req.getHeader('x-amzn-trace-id');
+    const scheme = protocol.slice(0, -1);
     const started = h.httpClient.start({
       method: req.method,
-      scheme: protocol.slice(0, -1),
-      // Node sets Host to host:port when the port is not the default one.
-      host: typeof hostHeader === 'string' && hostHeader.startsWith(hostName) ? hostHeader : hostName,
+      scheme,
+      host: requestAuthority(args, req.host ?? 'localhost', scheme, (req.agent as { defaultPort?: unknown } | undefined)?.defaultPort),
       path: req.path,
       // A value set as an array (or a number) is the caller's too: judged by its first element.
       existingTraceHeader: existing === undefined || typeof existing === 'string' ? existing : String(Array.isArray(existing) ? existing[0] : existing),

@@ -16,7 +16,7 @@ export function builtHead(msg: { _header?: unknown }): string | undefined {
 }
 
 const TRACE_HEADER_LINE = /\r\nx-amzn-trace-id[ \t]*:[ \t]*([^\r\n]*)/i;
-const HOST_LINE = /\r\nhost[ \t]*:[ \t]*([^\r\n]*)/i;
+const CONTENT_LENGTH_LINE = /\r\ncontent-length[ \t]*:[ \t]*([0-9]+)[ \t]*\r\n/i;
 
 /** The value of the head's X-Amzn-Trace-Id line (the first, if several), or undefined. */
 export function traceHeaderIn(head: string): string | undefined {
@@ -28,9 +28,15 @@ export function hasTraceHeader(head: string): boolean {
   return TRACE_HEADER_LINE.test(head);
 }
 
-/** The value of the head's Host line, or undefined. */
-export function hostIn(head: string): string | undefined {
-  return HOST_LINE.exec(head)?.[1];
+/**
+ * The value of the head's Content-Length line, or undefined. The head is what went on the wire: it
+ * has the length however it got there (setHeader, writeHead's headers as an object or an array,
+ * or Node's own for a body given whole to end()); getHeader sees only the first of those.
+ */
+export function contentLengthIn(head: string): number | undefined {
+  const digits = CONTENT_LENGTH_LINE.exec(head)?.[1];
+  if (digits === undefined || digits.length > 15) return undefined;
+  return Number(digits);
 }
 
 /** `head` with an X-Amzn-Trace-Id line added last (for a head that has none). */

@@ -21,7 +21,7 @@ import { whenBuiltinLoaded } from '../../agent/hooks/builtin-load';
 import { active, runApply } from '../../agent/context';
 import { parseContentLength } from '../../agent/spans/http-client';
 import { log } from '../../agent/log';
-import { builtHead, hasTraceHeader, withTraceHeaderAdded } from './head';
+import { builtHead, contentLengthIn, hasTraceHeader, withTraceHeaderAdded } from './head';
 
 const SEGMENT = Symbol('xray.segment');
 const TRACE_HEADER = Symbol('xray.responseTraceHeader');
@@ -219,14 +219,21 @@ function endSegment(res: TracedResponse): void {
   if (segment === undefined || spans === undefined) return;
   res[SEGMENT] = undefined;
   try {
+    const sent = res.headersSent;
     spans.end(segment, {
-      status: res.headersSent ? res.statusCode : undefined,
-      contentLength: res.headersSent ? parseContentLength(res.getHeader('content-length')) : undefined,
+      status: sent ? res.statusCode : undefined,
+      contentLength: sent ? sentContentLength(res) : undefined,
       aborted: !res.writableFinished,
     });
   } catch (err) {
     log.once('http.server.end', 'error', 'http server instrumentation failed to end a segment', { error: String(err) });
   }
+}
+
+/** The Content-Length the response's head carried, read from the head Node sent (./head.ts). */
+function sentContentLength(res: TracedResponse): number | undefined {
+  const head = builtHead(res as { _header?: unknown });
+  return head !== undefined ? contentLengthIn(head) : parseContentLength(res.getHeader('content-length'));
 }
 
 export const httpServer: BuiltinInstrumentation = {

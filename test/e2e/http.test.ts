@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startUdpDaemon, findSubsegments, type UdpDaemon, type XrayDocument } from '../helpers/udp-daemon';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import * as http from 'node:http';
 import { spawnApp, httpRequest, repoRoot, type Loader, type RunningApp } from '../helpers/spawn-app';
 import { startUpstream, headerFields, type Upstream } from '../helpers/upstream';
 
@@ -84,7 +85,9 @@ for (const [loader, script] of [
         user_agent: 'e2e/1.0',
         client_ip: '127.0.0.1',
       });
-      assert.deepEqual(seg.http?.response, { status: 200 });
+      // Node computed the length of the body given whole to end(): it went out in the head.
+      assert.deepEqual(seg.http?.response, { status: 200, content_length: Buffer.byteLength(res.body) });
+      assert.equal(res.headers['content-length'], String(Buffer.byteLength(res.body)));
       assert.equal(seg.fault, undefined);
       assert.equal(seg.error, undefined);
       const xray = (seg.aws as { xray: Record<string, unknown> }).xray;
@@ -143,6 +146,32 @@ test('the response trace header: added once whatever way the app writes its head
     }
     // Every request was still traced.
     await daemon.waitFor((d) => d.filter((x) => x.trace_id === ROOT && x.http?.request?.url?.endsWith('/head')).length >= 6);
+  });
+});
+
+test('the response content length is recorded however the head got it; none for a chunked body', async () => {
+  daemon.clear();
+  await withApp('require', 'http-app.js', async (app) => {
+    // [route, the length the segment must record]: the app's own length in writeHead's object or
+    // array or through setHeader, Node's for a body given whole to end(), none for a chunked body.
+    const cases: Array<[string, number | undefined]> = [
+      ['/head?via=object&cl=1', 4],
+      ['/head?via=array&cl=1', 4],
+      ['/head?via=setHeader&cl=1', 4],
+      ['/head?via=setHeader', 4],
+      ['/hello', 5],
+      ['/head?via=object', undefined],
+    ];
+    for (const [i, [route, length]] of cases.entries()) {
+      const root = `1-5759e988-${String(i + 1).padStart(24, 'c')}`;
+      const res = await httpRequest(app.url(route), { headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } });
+      assert.equal(res.status, 200, route);
+      // What went on the wire, which the segment must agree with.
+      assert.equal(res.headers['content-length'], length === undefined ? undefined : String(length), route);
+      assert.equal(res.headers['transfer-encoding'], length === undefined ? 'chunked' : undefined, route);
+      const seg = segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+      assert.deepEqual(seg.http?.response, length === undefined ? { status: 200 } : { status: 200, content_length: length }, route);
+    }
   });
 });
 
@@ -487,7 +516,7 @@ test('outgoing requests whose head Node builds at once (raw header array, Expect
         ['127.0.0.1', 'GET', `http://${upstreamHost}/array-own`],
         ['inventory.internal', 'GET', 'http://inventory.internal:8080/through-proxy'],
       ],
-      'the port of a raw Host header is in the URL; the proxied call is named after its target',
+      'the port called is in the URL; the proxied call is named after its target',
     );
     const byPath = (p: string) => upstream.requests.find((r) => r.path === p);
     for (const [p, sub] of [['/raw-headers', subs[0]], ['/expect', subs[1]], ['http://inventory.internal:8080/through-proxy?sku=1', subs[4]]] as const) {
@@ -498,6 +527,41 @@ test('outgoing requests whose head Node builds at once (raw header array, Expect
     assert.equal(byPath('/raw-own')?.traceHeader, foreign, "the app's own header for another trace is sent as it was");
     assert.equal(byPath('/array-own')?.traceHeader, foreign, "also when the app set it as an array");
   });
+});
+
+test('outgoing calls are recorded with the host and port they connect to, whatever their Host header says; IPv6 in brackets', async (t) => {
+  daemon.clear();
+  // A server of the test's on the IPv6 loopback address, when this machine has one.
+  const v6 = await new Promise<import('node:http').Server | undefined>((resolve) => {
+    const server = http.createServer((_req, res) => res.end('v6'));
+    server.once('error', () => resolve(undefined));
+    server.listen(0, '::1', () => resolve(server));
+  });
+  if (v6 === undefined) t.diagnostic('no IPv6 loopback here: the IPv6 calls are left out');
+  const root = '1-5759e988-0000000000000000000f0b3e';
+  try {
+    await withApp('require', 'http-app.js', async (app) => {
+      const v6port = v6 === undefined ? undefined : (v6.address() as { port: number }).port;
+      const query = v6port === undefined ? '' : `?v6port=${v6port}`;
+      const res = await httpRequest(app.url(`/downstream-targets${query}`), { headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } });
+      // Node's server answers a request without Host with 400, with the agent as without it.
+      assert.equal(res.body, v6port === undefined ? '200,400,200' : '200,400,200,200,200');
+      const seg = segmentFor(await daemon.waitFor((d) => segmentFor(d, root) !== undefined), root)!;
+      const upstreamHost = new URL(upstream.url).host;
+      const expected = [
+        ['127.0.0.1', `http://${upstreamHost}/virtual-host`],
+        ['127.0.0.1', `http://${upstreamHost}/no-host`],
+        ['127.0.0.1', `http://${upstreamHost}/proxied`],
+      ];
+      if (v6port !== undefined) expected.push(['::1', `http://[::1]:${v6port}/v6-options`], ['::1', `http://[::1]:${v6port}/v6-text`]);
+      assert.deepEqual(
+        (seg.subsegments ?? []).map((s) => [s.name, s.http?.request?.url]),
+        expected,
+      );
+    });
+  } finally {
+    v6?.close();
+  }
 });
 
 test('a request in absolute form (as a forward proxy receives it) is recorded with its own URL, without user info', async () => {
