@@ -222,7 +222,8 @@ function endSegment(res: TracedResponse): void {
     const sent = res.headersSent;
     spans.end(segment, {
       status: sent ? res.statusCode : undefined,
-      contentLength: sent ? sentContentLength(res) : undefined,
+      // Read from the head's text: only for a segment that records it.
+      contentLength: sent && segment.sampledFlag ? sentContentLength(res) : undefined,
       aborted: !res.writableFinished,
     });
   } catch (err) {
