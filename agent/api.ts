@@ -4,7 +4,7 @@
 
 import { active, enter, run } from './context';
 import { currentAgent } from './runtime';
-import type { Entity, Segment, Subsegment } from './model/entity';
+import { Subsegment, unrecordedSubsegment, type Entity, type Segment } from './model/entity';
 
 export type { Entity, Segment, Subsegment } from './model/entity';
 
@@ -23,20 +23,28 @@ export function setSegment(entity: Segment | Subsegment): void {
   enter(entity);
 }
 
-/** The recorder's subsegment under `parent` (default: current), or undefined when not traced. */
-function begin(name: string, parent: Entity | undefined): Subsegment | undefined {
+/**
+ * The recorder's subsegment under `parent` (default: current). When the trace records nothing here
+ * (unsampled, at its cap, already sent, no active segment, the agent off), an unrecorded one: the
+ * app's code gets a subsegment whatever happens, as it would from aws-xray-sdk-core in a sampled
+ * request, and its calls on it (close, addAnnotation…) do nothing.
+ */
+function begin(name: string, parent: Entity | undefined): Subsegment {
   const agent = currentAgent();
-  if (agent === undefined) return undefined;
-  return agent.recorder.startSubsegment(name, parent ?? agent.recorder.current(), true);
+  const p = parent ?? agent?.recorder.current();
+  const sub = agent?.recorder.startSubsegment(name, p, true);
+  if (sub !== undefined) return sub;
+  return p !== undefined ? new Subsegment(name, p, false) : unrecordedSubsegment(name);
 }
 
 /**
  * Runs `fcn(subsegment)` synchronously inside a new subsegment and closes it; an exception is
  * recorded on the subsegment and rethrown unchanged. Returns what `fcn` returns.
  */
-export function captureFunc<T>(name: string, fcn: (subsegment?: Subsegment) => T, parent?: Segment | Subsegment): T {
+export function captureFunc<T>(name: string, fcn: (subsegment: Subsegment) => T, parent?: Segment | Subsegment): T {
   const sub = begin(name, parent);
-  if (sub === undefined) return fcn(undefined);
+  // Not recorded: the context stays as it is, so work inside belongs to the nearest recorded entity.
+  if (!sub.recorded) return fcn(sub);
   try {
     return run(sub, () => fcn(sub));
   } catch (err) {
@@ -51,9 +59,9 @@ export function captureFunc<T>(name: string, fcn: (subsegment?: Subsegment) => T
  * Runs `fcn(subsegment)` inside a new subsegment that the caller closes (`subsegment.close(err?)`),
  * as in aws-xray-sdk-core. A synchronous throw closes it with the error and is rethrown.
  */
-export function captureAsyncFunc<T>(name: string, fcn: (subsegment?: Subsegment) => T, parent?: Segment | Subsegment): T {
+export function captureAsyncFunc<T>(name: string, fcn: (subsegment: Subsegment) => T, parent?: Segment | Subsegment): T {
   const sub = begin(name, parent);
-  if (sub === undefined) return fcn(undefined);
+  if (!sub.recorded) return fcn(sub);
   try {
     return run(sub, () => fcn(sub));
   } catch (err) {
@@ -72,16 +80,22 @@ export function captureCallbackFunc<A extends unknown[], R>(
   parent?: Segment | Subsegment,
 ): (...args: A) => R {
   const agent = currentAgent();
-  const p = parent ?? agent?.recorder.current();
-  if (agent === undefined || p === undefined || !p.sampled) return fcn;
+  if (agent === undefined) return fcn;
+  const p = parent ?? agent.recorder.current();
+  if (p === undefined) {
+    agent.recorder.missingContext(`captureCallbackFunc("${String(name).slice(0, 100)}")`, true);
+    return fcn;
+  }
+  if (!p.records) return fcn;
   p.incrementCounter();
   let released = false;
   return function (this: unknown, ...args: A): R {
+    // Started while the parent is still held, then released: the trace cannot be sent in between.
+    const sub = agent.recorder.startSubsegment(name, p, true);
     if (!released) {
       released = true;
       p.decrementCounter();
     }
-    const sub = agent.recorder.startSubsegment(name, p, true);
     if (sub === undefined) return Reflect.apply(fcn, this, args);
     try {
       return run(sub, () => Reflect.apply(fcn, this, args));

@@ -171,7 +171,7 @@ export class Recorder implements Tracer {
       return undefined;
     }
     if (parent.end_time !== undefined && parent.segment.sent) return undefined;
-    return parent.addNewSubsegment(name);
+    return parent.openSubsegment(name);
   }
 
   /** Applies AWS_XRAY_CONTEXT_MISSING to a request for the active entity that found none. */
@@ -239,30 +239,35 @@ export class Recorder implements Tracer {
 
   private subsegmentEnded(sub: Subsegment): void {
     const segment = sub.segment;
-    if (segment.end_time !== undefined && segment.openChildren === 0 && !segment.sent && !segment.facade) {
-      this.sendSegment(segment);
-      return;
+    const segmentComplete = segment.end_time !== undefined && segment.openChildren === 0 && !segment.sent && !segment.facade;
+    if (sub.openChildren === 0) {
+      // The largest complete subtree that contains `sub`, below any ancestor already sent.
+      let top: Subsegment = sub;
+      while (
+        top.parent instanceof Subsegment &&
+        top.parent.end_time !== undefined &&
+        top.parent.openChildren === 0 &&
+        !this.sentComplete.has(top.parent)
+      ) {
+        // Detached from its parent when an early-sent document was split for size: goes on its own.
+        if (top.independent) this.stream(top);
+        top = top.parent;
+      }
+      const parent = top.parent;
+      // A parent already sent (streamed on its own, or complete in a segment sent early) cannot
+      // carry what was started under it since: that goes on its own, its parent_id naming it.
+      const parentWontCarryIt =
+        top.independent || (parent === segment ? segment.sent || segment.facade : this.sentComplete.has(parent));
+      if (parentWontCarryIt || (!segmentComplete && segment.heldCount > this.options.streamingThreshold)) this.stream(top);
     }
-    if (sub.openChildren > 0) return;
-    // The largest complete subtree that contains `sub`.
-    let top: Subsegment = sub;
-    while (
-      top.parent instanceof Subsegment &&
-      top.parent.end_time !== undefined &&
-      top.parent.openChildren === 0 &&
-      !this.sentComplete.has(top.parent)
-    ) {
-      // Detached from its parent when an early-sent document was split for size: goes on its own.
-      if (top.independent) this.stream(top);
-      top = top.parent;
-    }
-    const parent = top.parent;
-    const parentWontCarryIt =
-      top.independent || (parent === segment ? segment.sent || segment.facade : this.sentComplete.has(parent));
-    if (parentWontCarryIt || segment.heldCount > this.options.streamingThreshold) this.stream(top);
+    if (segmentComplete) this.sendSegment(segment);
   }
 
-  /** Sends a complete subtree as an independent subsegment and detaches it from its parent. */
+  /**
+   * Sends a complete subtree as an independent subsegment and detaches it from its parent. Its
+   * entities are remembered as sent: work that starts under one of them later (a callback of the
+   * app's still running in its context) goes on its own instead of sending it again (spec §1.1).
+   */
   private stream(sub: Subsegment): void {
     const siblings = sub.parent.subsegments;
     if (siblings !== undefined) {
@@ -271,7 +276,10 @@ export class Recorder implements Tracer {
     }
     sub.segment.heldCount = Math.max(0, sub.segment.heldCount - countTree(sub));
     sub.independent = true;
+    // Collected first: the serializer may detach children it sends apart for size.
+    const tree = collectTree(sub, []);
     this.serializer.emit(sub);
+    for (const e of tree) this.sentComplete.add(e);
   }
 
   private sendSegment(segment: Segment): void {

@@ -2,8 +2,13 @@
 // 1. the whole tree in one document when it fits (the common case: written once, straight into
 //    the datagram's buffer);
 // 2. otherwise its child subtrees go out as independent subsegments, then the slimmer parent;
-// 3. a single entity that still does not fit sheds its largest optional fields (metadata, stack
-//    frames, SQL text, annotations) before, as a last resort, being dropped — counted, logged once.
+// 3. a single entity that still does not fit is cut before anything of it is dropped: long strings
+//    anywhere in it (metadata values, annotation values, SQL, messages, URLs) are shortened, to
+//    4 KiB then to 1 KiB; then stack frames go (counted in `truncated`); then whole metadata
+//    values, largest first, then annotations, largest first; as a last resort the entity is
+//    dropped. Counted, logged once. (Spec §2.1 sheds metadata, stacks, SQL and annotations whole,
+//    in that order: one oversized value would then take every small annotation and metadata value
+//    of the entity with it.)
 
 import type { Entity, Subsegment } from '../model/entity';
 import { writeEntity } from './entity-json';
@@ -77,19 +82,21 @@ export class Serializer {
     this.emitShed(entity);
   }
 
-  /** One childless entity over budget: shed fields in the order of spec §2.1 rule 2. */
+  /** One childless entity over budget: cut, then shed, in the order above, until it fits. */
   private emitShed(entity: Entity): void {
     const doc: Record<string, unknown> = { ...entity.toJSON() };
-    const steps: Array<() => boolean> = [
-      () => drop(doc, 'metadata'),
-      () => shedStacks(doc),
-      () => shedSql(doc),
-      () => drop(doc, 'annotations'),
-      () => shedLongStrings(doc),
+    // Each step changes the document a little (false: nothing left for it to do); the repeating
+    // ones run again as long as the document does not fit.
+    const steps: Array<[step: () => boolean, repeat: boolean]> = [
+      [() => cutLongStrings(doc, 4096), false],
+      [() => cutLongStrings(doc, 1024), false],
+      [() => shedStacks(doc), false],
+      [() => dropLargestValue(doc, 'metadata'), true],
+      [() => dropLargestValue(doc, 'annotations'), true],
     ];
-    for (const step of steps) {
-      if (!step()) continue;
-      if (this.sink.sendWritten(writeText, DATAGRAM_HEADER + JSON.stringify(doc), this.maxBytes)) {
+    for (const [step, repeat] of steps) {
+      for (let again = true; again && step(); again = repeat) {
+        if (!this.sink.sendWritten(writeText, DATAGRAM_HEADER + JSON.stringify(doc), this.maxBytes)) continue;
         this.stats.truncated++;
         log.once('serializer.truncated', 'warn', 'an X-Ray document exceeded the datagram budget; large fields were cut (counted)', {
           maxDatagramBytes: this.maxBytes,
@@ -106,9 +113,38 @@ export class Serializer {
   }
 }
 
-function drop(doc: Record<string, unknown>, key: string): boolean {
-  if (doc[key] === undefined) return false;
-  delete doc[key];
+/**
+ * Removes the largest value of `doc[key]` (annotations: a value; metadata: a value of a namespace,
+ * and a namespace left empty). False when there is none left.
+ */
+function dropLargestValue(doc: Record<string, unknown>, key: 'metadata' | 'annotations'): boolean {
+  if (doc[key] === undefined || doc[key] === null) return false;
+  // Copied before anything is removed: the entity's own blocks stay as they are.
+  const block: Record<string, unknown> = { ...(doc[key] as Record<string, unknown>) };
+  if (key === 'metadata') for (const ns of Object.keys(block)) if (block[ns] !== null && typeof block[ns] === 'object') block[ns] = { ...(block[ns] as object) };
+  doc[key] = block;
+  const holders: Array<Record<string, unknown>> =
+    key === 'annotations' ? [block] : Object.values(block).filter((ns): ns is Record<string, unknown> => ns !== null && typeof ns === 'object');
+  let largest: [holder: Record<string, unknown>, name: string] | undefined;
+  let largestSize = -1;
+  for (const holder of holders) {
+    for (const name of Object.keys(holder)) {
+      const size = (JSON.stringify(holder[name]) ?? '').length + name.length;
+      if (size > largestSize) {
+        largestSize = size;
+        largest = [holder, name];
+      }
+    }
+  }
+  if (largest === undefined) {
+    delete doc[key];
+    return true;
+  }
+  delete largest[0][largest[1]];
+  if (key === 'metadata') {
+    for (const [ns, values] of Object.entries(block)) if (values !== null && typeof values === 'object' && Object.keys(values).length === 0) delete block[ns];
+  }
+  if (Object.keys(block).length === 0) delete doc[key];
   return true;
 }
 
@@ -127,21 +163,17 @@ function shedStacks(doc: Record<string, unknown>): boolean {
   return true;
 }
 
-function shedSql(doc: Record<string, unknown>): boolean {
-  const sql = doc.sql as Record<string, unknown> | undefined;
-  if (sql === undefined || typeof sql.sanitized_query !== 'string') return false;
-  doc.sql = { ...sql, sanitized_query: sql.sanitized_query.slice(0, 1024) + '…' };
-  return true;
-}
-
-/** Last resort: cut every string longer than 1 KiB anywhere in the document. */
-function shedLongStrings(doc: Record<string, unknown>): boolean {
+/**
+ * Cuts every string longer than `max` characters anywhere in the document (to `max` and '…').
+ * Builds new objects where it cuts: the entity's own values, and the app's, are never changed.
+ */
+function cutLongStrings(doc: Record<string, unknown>, max: number): boolean {
   let changed = false;
   const cut = (v: unknown, depth: number): unknown => {
     if (typeof v === 'string') {
-      if (v.length <= 1024) return v;
+      if (v.length <= max) return v;
       changed = true;
-      return v.slice(0, 1024) + '…';
+      return v.slice(0, max) + '…';
     }
     if (depth > 8 || v === null || typeof v !== 'object') return v;
     if (Array.isArray(v)) return v.map((x) => cut(x, depth + 1));

@@ -111,6 +111,8 @@ export abstract class Entity {
   subsegments: Subsegment[] | undefined = undefined;
   /** Open descendants (at any depth); an entity's subtree is complete when it is closed and this is 0. */
   openChildren = 0;
+  /** False for a subsegment handed out unrecorded: in no tree, never sent (see addNewSubsegment). */
+  readonly recorded: boolean = true;
 
   abstract readonly segment: Segment;
   abstract readonly parent: Entity | undefined;
@@ -168,7 +170,9 @@ export abstract class Entity {
       });
       return;
     }
-    (this.annotations ??= {})[key] = value;
+    if (!this.records) return;
+    // No prototype: a key such as `__proto__` is stored as the key it is.
+    (this.annotations ??= Object.create(null) as Record<string, string | number | boolean>)[key] = value;
   }
 
   /** Metadata under a namespace (default "default"); any value, made JSON-safe now. */
@@ -180,6 +184,7 @@ export abstract class Entity {
       });
       return;
     }
+    if (!this.records) return;
     const md = (this.metadata ??= Object.create(null) as Record<string, Record<string, unknown>>);
     const ns = (md[namespace] ??= Object.create(null) as Record<string, unknown>);
     ns[key] = normalizeMetadataValue(value);
@@ -191,6 +196,7 @@ export abstract class Entity {
    * already carries a 4xx status (DESIGN §6.3).
    */
   addError(err: unknown, remote = false): void {
+    if (!this.records) return;
     this.addCause(err, remote);
     const status = this.httpStatus;
     if (status === undefined || status >= 500 || status < 400) this.fault = true;
@@ -230,10 +236,27 @@ export abstract class Entity {
     }
   }
 
-  /** Creates a child subsegment, or returns undefined when the trace is unsampled or full. */
-  addNewSubsegment(name: string): Subsegment | undefined {
+  /**
+   * Whether what is put on this entity is recorded: not for an unsampled trace, nor for a
+   * subsegment handed out unrecorded (see addNewSubsegment).
+   */
+  get records(): boolean {
+    return this.recorded && this.segment.sampledFlag;
+  }
+
+  /**
+   * aws-xray-sdk-core's addNewSubsegment: always a subsegment, so code written for the SDK never
+   * meets `undefined`. When this trace records no more (unsampled, at the subsegment cap, or this
+   * entity itself unrecorded) it is an unrecorded one: it takes every call and sends nothing.
+   */
+  addNewSubsegment(name: string): Subsegment {
+    return this.openSubsegment(name) ?? new Subsegment(name, this, false);
+  }
+
+  /** Creates a child subsegment in the trace, or returns undefined when it is not recorded or full. */
+  openSubsegment(name: string): Subsegment | undefined {
     const segment = this.segment;
-    if (!segment.sampledFlag) return undefined;
+    if (!segment.sampledFlag || !this.recorded) return undefined;
     if (segment.subsegmentCount >= segment.tracer.maxSubsegmentsPerSegment) {
       segment.tracer.subsegmentDropped();
       return undefined;
@@ -251,10 +274,12 @@ export abstract class Entity {
    * used while a captured callback has not run yet. Pair with decrementCounter.
    */
   incrementCounter(): void {
+    if (!this.recorded) return;
     for (let e: Entity | undefined = this; e !== undefined; e = e.parent) e.openChildren++;
   }
 
   decrementCounter(): void {
+    if (!this.recorded) return;
     for (let e: Entity | undefined = this; e !== undefined; e = e.parent) e.openChildren--;
     this.segment.tracer.childrenSettled(this);
   }
@@ -262,8 +287,10 @@ export abstract class Entity {
   /** Ends the entity (optionally recording an error first). A second close is ignored. */
   close(err?: unknown, remote?: boolean): void {
     if (this.end_time !== undefined) return;
-    if (err !== undefined && err !== null) this.addError(err, remote);
+    // As aws-xray-sdk-core: a falsy argument (close(false), close(0)) is no error.
+    if (err) this.addError(err, remote);
     this.end_time = nowSeconds();
+    if (!this.recorded) return;
     const parent = this.parent;
     if (parent !== undefined) {
       for (let e: Entity | undefined = parent; e !== undefined; e = e.parent) e.openChildren--;
@@ -382,10 +409,12 @@ export class Subsegment extends Entity {
   /** When true, toJSON writes the independent-document fields (type, trace_id, parent_id). */
   independent = false;
 
-  constructor(name: string, parent: Entity) {
+  /** `recorded` false: a stand-in outside the trace (Entity.addNewSubsegment), not counted or sent. */
+  constructor(name: string, parent: Entity, recorded = true) {
     super(name, 'subsegment');
     this.parent = parent;
     this.segment = parent.segment;
+    if (!recorded) (this as { recorded: boolean }).recorded = false;
   }
 
   toJSON(): Record<string, unknown> {
@@ -398,4 +427,24 @@ export class Subsegment extends Entity {
     if (this.traced) out.traced = true;
     return this.commonFields(out);
   }
+}
+
+/** Receives nothing: the tracer of the stand-in segment below. */
+const NO_TRACER: Tracer = {
+  maxStackFrames: 0,
+  maxSubsegmentsPerSegment: 0,
+  entityEnded(): void {},
+  childrenSettled(): void {},
+  subsegmentDropped(): void {},
+};
+let detached: Segment | undefined;
+
+/**
+ * A subsegment outside any trace, for a manual API call that has no segment to work in (no active
+ * one, or the agent off): it takes every call and records nothing. Its segment is one shared,
+ * unsampled stand-in, which records nothing either, so nothing accumulates on it.
+ */
+export function unrecordedSubsegment(name: string): Subsegment {
+  detached ??= new Segment({ name: 'unrecorded', traceId: '1-00000000-000000000000000000000000', sampled: false, tracer: NO_TRACER });
+  return new Subsegment(name, detached, false);
 }

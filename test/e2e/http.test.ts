@@ -261,6 +261,62 @@ test('manual API: annotations, metadata, user, captureFunc, captureAsyncFunc, ca
   });
 });
 
+test('manual API, code written for the SDK: unsampled requests get subsegments that take every call; a late callback is in its segment', async () => {
+  daemon.clear();
+  await withApp('require', 'http-app.js', async (app) => {
+    const unsampled = await httpRequest(app.url('/manual-sdk-style'), { headers: { 'x-amzn-trace-id': 'Root=1-5759e988-00000000000000000000a11b;Sampled=0' } });
+    assert.equal(unsampled.status, 200, unsampled.body);
+    assert.equal(unsampled.body, 'n=2');
+
+    const root = '1-5759e988-00000000000000000000a11c';
+    const res = await httpRequest(app.url('/manual-sdk-style'), { headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } });
+    assert.equal(res.body, 'n=2');
+    const docs = await daemon.waitFor((d) => segmentFor(d, root) !== undefined);
+    const seg = segmentFor(docs, root)!;
+    const names = (seg.subsegments ?? []).map((s) => s.name);
+    assert.deepEqual(names, ['sdk-child', 'sdk-async', 'sdk-sync', 'load', 'late-callback']);
+    const byName = new Map((seg.subsegments ?? []).map((s) => [s.name, s]));
+    assert.deepEqual(byName.get('late-callback')!.annotations, { late: true }, 'the late callback ran in its subsegment, inside the trace');
+    assert.deepEqual(byName.get('sdk-child')!.annotations, { step: 'one' });
+    assert.deepEqual(byName.get('sdk-async')!.metadata, { default: { k: 'v' } });
+    assert.deepEqual(byName.get('load')!.subsegments?.map((s) => s.name), ['after-load']);
+    assert.equal(daemon.documents.filter((d) => d.trace_id === root).length, 1, 'one document, nothing sent twice');
+  });
+});
+
+test('streaming: work started in a subsegment\'s context after it was sent goes on its own, and the subsegment is not sent again', async () => {
+  daemon.clear();
+  await withApp(
+    'require',
+    'http-app.js',
+    async (app) => {
+      // The continuation's subsegment closes before the response ends, then after it.
+      for (const [i, child] of ['early', 'late'].entries()) {
+        const root = `1-5759e988-00000000000000000000a12${i}`;
+        const res = await httpRequest(app.url(`/manual-sdk-style?child=${child}`), { headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } });
+        assert.equal(res.body, 'n=2');
+        const docs = await daemon.waitFor((d) => segmentFor(d, root) !== undefined && d.some((x) => x.trace_id === root && x.name === 'after-load'));
+        const ofTrace = docs.filter((d) => d.trace_id === root);
+        // Every entity of the trace, embedded ones included.
+        const all: XrayDocument[] = [];
+        const walk = (e: XrayDocument) => {
+          all.push(e);
+          for (const c of (e.subsegments ?? []) as XrayDocument[]) walk(c);
+        };
+        ofTrace.forEach(walk);
+        const count = (name: string) => all.filter((d) => d.name === name).length;
+        for (const name of ['load', 'after-load', 'late-callback', 'sdk-child']) assert.equal(count(name), 1, `${child}: ${name} sent exactly once`);
+        const load = all.find((d) => d.name === 'load')!;
+        const after = all.find((d) => d.name === 'after-load')!;
+        assert.equal(after.type, 'subsegment');
+        assert.equal(after.parent_id, load.id, `${child}: linked to the subsegment it was started in`);
+        assert.equal(load.subsegments, undefined, `${child}: the sent subsegment was not sent again with it`);
+      }
+    },
+    { AWS_XRAY_STREAMING_THRESHOLD: '0' },
+  );
+});
+
 test('50 concurrent requests: every subsegment and upstream header belongs to its own trace', async () => {
   daemon.clear();
   upstream.requests.length = 0;

@@ -6,21 +6,44 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as api from '../../agent/api';
 import { currentAgent } from '../../agent/runtime';
+import { Subsegment } from '../../agent/model/entity';
 
 test('the agent is off in this process', () => {
   assert.equal(currentAgent(), undefined);
   assert.equal(api.isEnabled(), false);
 });
 
-test('captureFunc runs the function with an undefined subsegment and returns its value', () => {
+/** What code written for aws-xray-sdk-core does with the subsegment it is given. */
+function useLikeTheSdk(sub: Subsegment): void {
+  sub.addAnnotation('k', 'v');
+  sub.addMetadata('m', { a: 1 });
+  sub.addError(new Error('x'));
+  sub.addFaultFlag();
+  const child = sub.addNewSubsegment('child');
+  child.close();
+  sub.close(new Error('closing'));
+  sub.close();
+}
+
+test('captureFunc runs the function with an unrecorded subsegment (every call on it harmless) and returns its value', () => {
   const calls: unknown[][] = [];
   const value = { v: 1 };
   const out = api.captureFunc('work', (...args: unknown[]) => {
     calls.push(args);
+    useLikeTheSdk(args[0] as Subsegment);
     return value;
   });
   assert.equal(out, value);
-  assert.deepEqual(calls, [[undefined]]);
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0]!.length, 1);
+  const given = calls[0]![0] as Subsegment;
+  assert.ok(given instanceof Subsegment);
+  assert.equal(given.recorded, false);
+  assert.equal(given.annotations, undefined, 'nothing is kept on it');
+  assert.equal(given.metadata, undefined);
+  assert.equal(given.cause, undefined);
+  assert.equal(given.segment.sampled, false);
+  assert.equal(given.segment.annotations, undefined);
   // With an explicit parent argument too.
   let seen: unknown = 'not called';
   assert.equal(
@@ -34,7 +57,7 @@ test('captureFunc runs the function with an undefined subsegment and returns its
     ),
     5,
   );
-  assert.equal(seen, undefined);
+  assert.ok(seen instanceof Subsegment && !seen.recorded);
 });
 
 test('captureFunc rethrows the app error unchanged', () => {
@@ -65,7 +88,8 @@ test('captureAsyncFunc returns the function result (the same promise) and rethro
   });
   assert.equal(out, p, 'the very same promise, not a wrapper');
   assert.equal(await out, 42);
-  assert.equal(sub, undefined);
+  assert.ok(sub instanceof Subsegment && !sub.recorded);
+  useLikeTheSdk(sub);
 
   const rejection = new Error('rejected');
   const rejected = api.captureAsyncFunc('async', async () => {

@@ -463,85 +463,87 @@ function bigMetadata(e: Entity): void {
   for (let i = 0; i < 4; i++) e.addMetadata(`m${i}`, 'm'.repeat(3000));
 }
 
-test('shedding: metadata goes first, and alone when that is enough', () => {
-  const { transport, recorder } = setup({ maxDatagramBytes: 4096, maxStackFrames: 1000 });
+test('shedding: long strings are cut first, to 1 KiB; every field is kept when that is enough', () => {
+  const { transport, recorder } = setup({ maxDatagramBytes: 8192, maxStackFrames: 1000 });
   const seg = recorder.startSegment({});
   bigMetadata(seg);
   seg.addAnnotation('keep', 'me');
+  seg.addAnnotation('long', 'a'.repeat(3000));
   seg.sql = { sanitized_query: 'SELECT 1' };
   seg.close(bigStackError(3));
   assert.equal(transport.datagrams.length, 1);
-  assert.ok(Buffer.byteLength(transport.datagrams[0]) <= 4096);
+  assert.ok(Buffer.byteLength(transport.datagrams[0]) <= 8192);
   const [doc] = transport.docs();
-  assert.equal(doc.metadata, undefined);
-  assert.deepEqual(doc.annotations, { keep: 'me' });
+  assert.deepEqual(Object.keys(doc.metadata.default), ['m0', 'm1', 'm2', 'm3']);
+  for (const v of Object.values(doc.metadata.default) as string[]) assert.equal(v, 'm'.repeat(1024) + '…');
+  assert.deepEqual(doc.annotations, { keep: 'me', long: 'a'.repeat(1024) + '…' });
   assert.equal(doc.cause.exceptions[0].stack.length, 3, 'stack kept');
   assert.equal(doc.sql.sanitized_query, 'SELECT 1');
   assert.equal(recorder.serializer.stats.truncated, 1);
   assert.equal(recorder.serializer.stats.dropped, 0);
+  assert.equal((seg.metadata!.default!.m0 as string).length, 3000, "the entity's own values are not changed");
 });
 
 test('shedding: then exception stacks (counted in truncated)', () => {
   const { transport, recorder } = setup({ maxDatagramBytes: 4096, maxStackFrames: 1000 });
   const seg = recorder.startSegment({});
-  bigMetadata(seg);
+  seg.addMetadata('m0', 'm'.repeat(3000));
   seg.addAnnotation('keep', 'me');
-  seg.sql = { sanitized_query: 'SELECT 1' };
+  seg.sql = { sanitized_query: 'SELECT ' + 'col, '.repeat(3000) + 'x FROM t', database_type: 'PostgreSQL' };
   seg.close(bigStackError(200));
   assert.equal(transport.datagrams.length, 1);
   assert.ok(Buffer.byteLength(transport.datagrams[0]) <= 4096);
   const [doc] = transport.docs();
-  assert.equal(doc.metadata, undefined);
+  assert.equal(doc.metadata.default.m0, 'm'.repeat(1024) + '…');
   const ex = doc.cause.exceptions[0];
   assert.equal(ex.stack, undefined);
   assert.equal(ex.truncated, 200);
   assert.equal(ex.message, 'boom');
   assert.match(ex.id, HEX16);
   assert.deepEqual(doc.annotations, { keep: 'me' });
-  assert.equal(doc.sql.sanitized_query, 'SELECT 1');
+  assert.equal(doc.sql.sanitized_query.length, 1025);
+  assert.ok(doc.sql.sanitized_query.startsWith('SELECT col, '));
+  assert.equal(doc.sql.database_type, 'PostgreSQL');
   assert.equal(doc.fault, true);
   assert.equal(recorder.serializer.stats.truncated, 1);
 });
 
-test('shedding: then sql.sanitized_query is cut', () => {
-  const { transport, recorder } = setup({ maxDatagramBytes: 4096, maxStackFrames: 1000 });
+test('shedding: then whole metadata values, largest first, one at a time; small ones and annotations stay', () => {
+  const { transport, recorder } = setup({ maxDatagramBytes: 4096 });
   const seg = recorder.startSegment({});
-  const q = sub(seg, 'db');
-  bigMetadata(q);
-  q.addAnnotation('keep', 'me');
-  q.sql = { sanitized_query: 'SELECT ' + 'col, '.repeat(3000) + 'x FROM t', database_type: 'PostgreSQL' };
-  q.close(bigStackError(200));
+  for (let i = 0; i < 6; i++) seg.addMetadata(`big${i}`, 'b'.repeat(900 + i * 10));
+  seg.addMetadata('small', 1);
+  seg.addMetadata('other', { n: 2 }, 'ns2');
+  seg.addAnnotation('keep', 'me');
   seg.close();
-  assert.ok(transport.datagrams.length >= 1);
-  for (const d of transport.datagrams) assert.ok(Buffer.byteLength(d) <= 4096);
-  const docs = transport.docs();
-  const qDoc = docs.find((d) => d.id === q.id)!;
-  assert.ok(qDoc, 'the subsegment was sent on its own');
-  assert.equal(qDoc.type, 'subsegment');
-  assert.equal(qDoc.parent_id, seg.id);
-  assert.equal(qDoc.metadata, undefined);
-  assert.equal(qDoc.cause.exceptions[0].stack, undefined);
-  assert.equal(qDoc.sql.sanitized_query.length, 1025);
-  assert.ok(qDoc.sql.sanitized_query.startsWith('SELECT col, '));
-  assert.ok(qDoc.sql.sanitized_query.endsWith('…'));
-  assert.equal(qDoc.sql.database_type, 'PostgreSQL');
-  assert.deepEqual(qDoc.annotations, { keep: 'me' });
+  assert.equal(transport.datagrams.length, 1);
+  assert.ok(Buffer.byteLength(transport.datagrams[0]) <= 4096);
+  const [doc] = transport.docs();
+  const kept = Object.keys(doc.metadata.default);
+  assert.ok(kept.includes('small'));
+  assert.deepEqual(doc.metadata.ns2, { other: { n: 2 } });
+  const bigsKept = kept.filter((k) => k.startsWith('big'));
+  assert.ok(bigsKept.length > 0 && bigsKept.length < 6, `some large values went, not all: ${bigsKept}`);
+  // The largest went first: what is left are the smallest.
+  assert.deepEqual(bigsKept, ['big0', 'big1', 'big2', 'big3', 'big4', 'big5'].slice(0, bigsKept.length));
+  assert.deepEqual(doc.annotations, { keep: 'me' });
   assert.equal(recorder.serializer.stats.truncated, 1);
-  assert.equal(entities(docs).length, 2, 'segment and subsegment, nothing lost');
 });
 
-test('shedding: annotations go last', () => {
+test('shedding: annotations go last, largest first', () => {
   const { transport, recorder } = setup({ maxDatagramBytes: 4096, maxStackFrames: 1000 });
   const seg = recorder.startSegment({});
   bigMetadata(seg);
   bigAnnotations(seg, 60);
+  seg.addAnnotation('short', 1);
   seg.sql = { sanitized_query: 'q'.repeat(5000) };
   seg.close(bigStackError(200));
   assert.equal(transport.datagrams.length, 1);
   assert.ok(Buffer.byteLength(transport.datagrams[0]) <= 4096);
   const [doc] = transport.docs();
   assert.equal(doc.metadata, undefined);
-  assert.equal(doc.annotations, undefined);
+  assert.equal(doc.annotations.short, 1, 'the smallest annotation stays');
+  assert.ok(Object.keys(doc.annotations).length < 61);
   assert.equal(doc.cause.exceptions[0].stack, undefined);
   assert.equal(doc.sql.sanitized_query.length, 1025);
   assert.equal(doc.id, seg.id);
@@ -587,7 +589,10 @@ test('maxDatagramBytes above the UDP maximum is capped at 65,507 bytes', () => {
   seg.close();
   assert.equal(transport.datagrams.length, 1);
   assert.ok(Buffer.byteLength(transport.datagrams[0]) <= 65507);
-  assert.equal(transport.docs()[0].metadata, undefined);
+  // Cut to 4 KiB each, all ten fit.
+  const values = Object.values(transport.docs()[0].metadata.default) as string[];
+  assert.equal(values.length, 10);
+  for (const v of values) assert.equal(v, 'z'.repeat(4096) + '…');
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -597,10 +602,20 @@ test('unsampled segments send nothing and create no subsegments', async () => {
   const { transport, recorder } = setup({}, { sampled: false });
   const seg = recorder.startSegment({});
   assert.equal(seg.sampled, false);
-  assert.equal(seg.addNewSubsegment('x'), undefined);
+  assert.equal(seg.openSubsegment('x'), undefined);
   assert.equal(recorder.startSubsegment('y', seg), undefined);
   assert.equal(recorder.startSubsegment('z', seg, true), undefined);
+  // The SDK's addNewSubsegment always gives a subsegment: here an unrecorded one, whose calls do nothing.
+  const standIn = seg.addNewSubsegment('w');
+  assert.equal(standIn.recorded, false);
+  standIn.addAnnotation('k', 'v');
+  standIn.addNewSubsegment('deeper').close();
+  standIn.close(new Error('x'));
+  assert.equal(standIn.annotations, undefined);
+  assert.equal(seg.subsegments, undefined, 'nothing joined the tree');
+  assert.equal(seg.openChildren, 0);
   seg.addAnnotation('a', 1);
+  assert.equal(seg.annotations, undefined, 'an unsampled segment keeps nothing');
   seg.close();
   await recorder.flush();
   assert.equal(transport.datagrams.length, 0);
@@ -618,10 +633,16 @@ test('maxSubsegmentsPerSegment caps subsegments per segment (nested ones count) 
   const a = sub(seg, 'a');
   const b = sub(a, 'b');
   const c = sub(seg, 'c');
-  assert.equal(seg.addNewSubsegment('d'), undefined);
-  assert.equal(b.addNewSubsegment('e'), undefined);
+  assert.equal(seg.openSubsegment('d'), undefined);
+  assert.equal(b.openSubsegment('e'), undefined);
   assert.equal(recorder.startSubsegment('f', seg), undefined);
   assert.equal(recorder.stats.subsegmentsDroppedLimit, 3);
+  // Past the cap, the SDK's addNewSubsegment gives an unrecorded stand-in: the app's calls on it do nothing.
+  const over = seg.addNewSubsegment('g');
+  assert.equal(over.recorded, false);
+  over.addMetadata('m', 1);
+  over.close();
+  assert.equal(recorder.stats.subsegmentsDroppedLimit, 4);
   b.close();
   a.close();
   c.close();
@@ -642,7 +663,7 @@ test('maxOpenSegments: excess segments are unsampled and counted; closing one fr
   assert.equal(s1.sampled, true);
   assert.equal(s2.sampled, true);
   assert.equal(s3.sampled, false);
-  assert.equal(s3.addNewSubsegment('x'), undefined);
+  assert.equal(s3.openSubsegment('x'), undefined);
   assert.equal(recorder.stats.segmentsDroppedOpenLimit, 1);
   assert.equal(recorder.stats.segmentsSampled, 2);
   // Upstream Sampled=1 does not bypass the cap.
@@ -1061,4 +1082,19 @@ test('toJSON never emits undefined-valued keys; documents have the field types o
     if ('line' in f) assert.equal(typeof f.line, 'number');
   }
   assert.equal(seg instanceof Segment, true);
+});
+
+test('close(false), close(0) and close("") record no error, as in aws-xray-sdk-core; an annotation key __proto__ is kept as a key', () => {
+  const { transport, recorder } = setup();
+  const seg = recorder.startSegment({});
+  for (const falsy of [false, 0, '']) sub(seg, `closed-${String(falsy)}`).close(falsy);
+  seg.addAnnotation('__proto__', 'kept');
+  seg.addAnnotation('plain', 1);
+  seg.close();
+  const [doc] = transport.docs();
+  for (const s of doc.subsegments as Doc[]) {
+    assert.equal(s.fault, undefined, s.name);
+    assert.equal(s.cause, undefined, s.name);
+  }
+  assert.deepEqual(Object.entries(doc.annotations), [['__proto__', 'kept'], ['plain', 1]]);
 });
