@@ -19,6 +19,7 @@ import { installModuleHook } from './hooks/module-hook';
 import { isLambda, LambdaFacades } from './lambda/facade';
 import { agentVersion } from './version';
 import { isOwnHttpAgent } from './own-http';
+import { setImmediate } from './timers';
 
 const MIN_NODE: [number, number] = [20, 6];
 
@@ -142,6 +143,11 @@ function startAgent(config: AgentConfig): AgentRuntime {
   } else {
     installExitFlush(recorder, emitter);
     startResourcePlugins(config, recorder);
+    // A daemon named by a host name (a sidecar's or a service's DNS name) needs a lookup before the
+    // first datagram can leave. Started once start-up is over, it is done long before the first
+    // request ends, even if the process exits then (process.exit(): nothing asynchronous runs any
+    // more); begun only when that request starts (the Recorder's prepare hint), it may not be.
+    if (emitter.hostIsName) setImmediate(() => emitter.connectNow()).unref();
   }
   const loadLambdaHandler = lambda
     ? (importModule: (file: string) => Promise<unknown>) =>

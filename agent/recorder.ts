@@ -39,6 +39,13 @@ const MAX_RULE_BLOCKS = 256;
 
 export interface Transport extends DatagramSink {
   flush(): Promise<void>;
+  /**
+   * Called when the first sampled segment starts: the transport gets ready (the UDP socket looks up
+   * and connects the daemon's address) while that request runs, so that its document can leave
+   * even if the process exits the moment the request ends (process.exit(): nothing asynchronous
+   * runs any more).
+   */
+  prepare?(): void;
 }
 
 export interface RecorderStats {
@@ -82,6 +89,7 @@ export class Recorder implements Tracer {
   /** ruleAwsBlock()'s blocks by rule name, made from awsBlock() (emptied with it by setResource). */
   private readonly ruleAws = new Map<string, Record<string, unknown>>();
   private lastMissingLog = -Infinity;
+  private transportPrepared = false;
   private missingAtLastLog = 0;
   /** Where subsegments go when no entity is active (Lambda: the invocation's facade). */
   private fallbackParent: (() => Entity | undefined) | undefined;
@@ -139,6 +147,10 @@ export class Recorder implements Tracer {
       startTime,
     });
     if (sampled) {
+      if (!this.transportPrepared) {
+        this.transportPrepared = true;
+        this.transport.prepare?.();
+      }
       this.openSegments++;
       this.stats.segmentsSampled++;
       segment.service = this.service;

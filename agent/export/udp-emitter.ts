@@ -55,7 +55,8 @@ export class UdpEmitter {
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly sendBurst = (): void => this.sendNow();
-  private readonly hostIsName: boolean;
+  /** The daemon is named by a host name (a DNS lookup comes before connecting). */
+  readonly hostIsName: boolean;
   private lastReconnect = 0;
   /** While non-zero: the daemon refused datagrams; sends are dropped until this time (ms). */
   private refusedUntil = 0;
@@ -98,7 +99,7 @@ export class UdpEmitter {
       });
       return true;
     }
-    if (!this.connected) {
+    if (!this.isConnected()) {
       try {
         this.ensureSocket();
       } catch (err) {
@@ -110,7 +111,7 @@ export class UdpEmitter {
       // The burst's buffer is full: send what it holds (or, before the socket has connected, set it
       // aside), then write this datagram into an empty buffer, where 'tooLarge' is the answer that
       // tells the serializer to split it: a tree is never dropped for want of room in a burst.
-      if (this.connected) this.sendNow();
+      if (this.isConnected()) this.sendNow();
       else if (!this.setAside()) {
         this.stats.droppedQueueFull++;
         log.once('emitter.notConnected', 'warn', 'the UDP socket to the X-Ray daemon has not connected and its waiting room is full; dropping new documents (counted)', {
@@ -130,7 +131,7 @@ export class UdpEmitter {
   /** Hands the waiting bursts to the socket now (synchronous: the kernel has them on return); before it has connected, nothing. */
   sendNow(): void {
     const socket = this.socket;
-    if (socket === undefined || !this.connected) return;
+    if (socket === undefined || !this.isConnected()) return;
     // An armed timer stays armed: firing with nothing waiting costs nothing, and a cleared timer
     // could not be re-armed by refresh().
     if (this.waiting.length > 0) {
@@ -210,6 +211,11 @@ export class UdpEmitter {
     }
   }
 
+  /** The recorder's hint that documents are coming (its first sampled segment): connect now. */
+  prepare(): void {
+    this.connectNow();
+  }
+
   /** Resolves once every datagram handed to `send` so far has left (or failed). */
   flush(): Promise<void> {
     this.sendNow();
@@ -233,6 +239,23 @@ export class UdpEmitter {
     }
     this.socket = undefined;
     this.connected = false;
+  }
+
+  /**
+   * Whether the socket is connected. Node marks it connected one tick before it emits 'connect'
+   * (whose callback sets `connected`): a process that exits in that tick (process.exit() in the
+   * handler of the first request's response) can still send, so the socket itself is asked.
+   */
+  private isConnected(): boolean {
+    if (this.connected) return true;
+    if (this.socket === undefined) return false;
+    try {
+      this.socket.remoteAddress(); // throws ERR_SOCKET_DGRAM_NOT_CONNECTED until connected
+    } catch {
+      return false;
+    }
+    this.connected = true;
+    return true;
   }
 
   private ensureSocket(): void {

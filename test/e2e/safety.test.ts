@@ -247,6 +247,31 @@ test('process.exit() inside the response\'s close listener: the segment waiting 
   assert.equal(exitDoc?.http?.response?.status, 200);
 });
 
+test('process.exit() as the process\'s very first request ends, or while its segment waits for a subsegment: nothing is lost', async () => {
+  // The socket is opened while the first traced request runs, not when its document is ready:
+  // process.exit() leaves no time to connect.
+  const byName = `localhost:${daemon.address.split(':')[1]}`;
+  const cases: Array<[string, Record<string, string>]> = [
+    ['exit-cold', {}],
+    ['exit-cold-sync', { EXIT_SYNC: '1' }],
+    ['exit-cold-held', { HELD: '1' }],
+    // A daemon named by a host name: looked up as soon as the app has started.
+    ['exit-cold-named', { EXIT_SYNC: '1', AWS_XRAY_DAEMON_ADDRESS: byName }],
+  ];
+  for (const [name, extra] of cases) {
+    daemon.clear();
+    const r = await runToExit({
+      script: 'exit-explicit.js',
+      env: { AWS_XRAY_DAEMON_ADDRESS: daemon.address, AWS_XRAY_SAMPLING_RULES: ALWAYS, AWS_XRAY_TRACING_NAME: name, COLD: '1', ...extra },
+    }, 5000);
+    assert.equal(r.code, 0, r.stderr);
+    const docs = await daemon.waitFor((d) => d.some((x) => x.name === name), 2000);
+    const doc = docs.find((x) => x.name === name)!;
+    assert.ok(doc.http?.request?.url?.endsWith('/exit'), name);
+    if (extra.HELD === '1') assert.equal(doc.subsegments?.[0]?.in_progress, true, `${name}: the open subsegment goes as in progress`);
+  }
+});
+
 test('an app that freezes the timers (fake timers in its tests): its requests are still traced and sent', async () => {
   daemon.clear();
   await withApp({ script: 'fake-timers-app.js', env: { AWS_XRAY_TRACING_NAME: 'frozen-time' } }, async (a) => {
