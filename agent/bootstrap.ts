@@ -4,6 +4,7 @@
 
 import { log } from './log';
 import { loadConfig, type AgentConfig } from './config/load';
+import { CONFIG_FILE_ENV } from './config/schema';
 import { UdpEmitter } from './export/udp-emitter';
 import { Recorder } from './recorder';
 import { createSampler } from './sampling/create-sampler';
@@ -46,6 +47,17 @@ export function start(): void {
     }
     const loaded = loadConfig(process.env);
     if ('error' in loaded) {
+      // The environment still has its say, as it beats the file: its log level, and whether the
+      // agent is wanted at all (then it is off quietly, as asked).
+      const envOnly = loadConfig({ ...process.env, [CONFIG_FILE_ENV]: '' });
+      if (!('error' in envOnly)) {
+        log.setLevel(envOnly.config.logLevel);
+        if (!envOnly.config.enabled) {
+          setAgent({ off: 'disabled by configuration' });
+          log.debug('@xray/agent is disabled (AWS_XRAY_SDK_ENABLED)');
+          return;
+        }
+      }
       setAgent({ off: loaded.error });
       log.error(`${loaded.error}; tracing is off, the app runs normally`);
       return;
@@ -116,6 +128,7 @@ function startAgent(config: AgentConfig): AgentRuntime {
   };
   const instrumentations: Record<string, string> = {};
   const disabled = new Set(config.disabledInstrumentations);
+  warnUnknownInstrumentations(disabled);
   for (const def of BUILTINS) {
     if (disabled.has(def.name)) {
       instrumentations[def.name] = 'disabled';
@@ -154,6 +167,20 @@ function startAgent(config: AgentConfig): AgentRuntime {
         (require('./lambda/user-handler') as typeof import('./lambda/user-handler')).loadHandler(process.env, importModule)
     : undefined;
   return { config, recorder, emitter, instrumentations, loadLambdaHandler };
+}
+
+/**
+ * A name in AWS_XRAY_DISABLED_INSTRUMENTATIONS that is no instrumentation's (`postgres` for `pg`)
+ * would leave on what the user meant to turn off: one warning naming it and the known names.
+ */
+function warnUnknownInstrumentations(disabled: ReadonlySet<string>): void {
+  const known = new Set([...BUILTINS, ...MODULES].map((d) => d.name));
+  const unknown = [...disabled].filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    log.warn(`AWS_XRAY_DISABLED_INSTRUMENTATIONS names no instrumentation: ${unknown.join(', ')}; those stay as they were`, {
+      known: [...known].sort().join(','),
+    });
+  }
 }
 
 /** The AWS call whitelist, read on the first AWS call: apps that make none never load it. */

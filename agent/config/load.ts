@@ -14,8 +14,10 @@ import { readFileSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import type { LogLevel } from '../log';
 import { DEFAULT_DAEMON, parseDaemonAddress, type DaemonEndpoints } from './daemon-address';
+import { sanitizeName } from '../model/names';
 import {
   CONFIG_FILE_ENV,
+  defaultServiceName,
   SCHEMA,
   type ConfigValue,
   type ContextMissing,
@@ -118,6 +120,10 @@ function load(env: NodeJS.ProcessEnv, cwd: string): LoadedConfig | { error: stri
     sources[entry.key as SchemaKey] = r.source;
     warnings.push(...r.warnings);
   }
+
+  const named = checkServiceName(values['serviceName'] as string, sources.serviceName, ctx);
+  values['serviceName'] = named.value;
+  if (named.warning !== undefined) warnings.push(named.warning);
 
   const parsed = parseDaemonAddress(values['daemonAddress'] as string);
   // Cannot fail (the value was validated with the same parser); defaults keep it total anyway.
@@ -243,6 +249,21 @@ function resolveEntry(
   return { value: cloneValue(value), source, warnings };
 }
 
+/**
+ * The service name as X-Ray will show it (spec §1.3: characters outside its allowlist are removed,
+ * 200 characters at most): a name the user gave that changes says so, and one with nothing left
+ * gives way to the default name instead of a nameless "service".
+ */
+function checkServiceName(value: string, source: ConfigSource, ctx: DefaultContext): { value: string; warning?: string } {
+  const clean = sanitizeName(value, 'a');
+  if (clean === value) return { value };
+  const label = source === 'env' ? 'AWS_XRAY_TRACING_NAME' : 'serviceName';
+  // sanitizeName answers its fallback when nothing of the name is left: two fallbacks tell.
+  if (clean === sanitizeName(value, 'b')) return { value: clean, warning: `${label}=${JSON.stringify(value)} has characters X-Ray does not allow in a name; using ${JSON.stringify(clean)}` };
+  const fallback = sanitizeName(defaultServiceName(ctx.cwd), 'unknown');
+  return { value: fallback, warning: `${label}=${JSON.stringify(value)} has no character X-Ray allows in a name (letters, digits, spaces, _ . : / % & # = + \\ - @); using ${JSON.stringify(fallback)}` };
+}
+
 // ---- value parsers, one per schema type ----------------------------------------------------
 
 type Parsed = { ok: true; value: ConfigValue } | { ok: false; reason: string };
@@ -276,6 +297,8 @@ function parseValue(entry: SchemaEntry, raw: unknown): Parsed {
 
 function parseBoolean(raw: unknown): Parsed {
   if (typeof raw === 'boolean') return { ok: true, value: raw };
+  // A JSON file may say 1 or 0, as the environment may.
+  if (raw === 1 || raw === 0) return { ok: true, value: raw === 1 };
   if (typeof raw === 'string') {
     const w = raw.trim().toLowerCase();
     if (TRUE_WORDS.has(w)) return { ok: true, value: true };

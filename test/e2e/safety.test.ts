@@ -113,6 +113,16 @@ test('an unparseable config file: one error naming the file, agent off, app runs
   assert.equal(daemon.documents.length, 0, 'nothing is traced while the agent is off');
 });
 
+test('an unparseable config file with the environment saying otherwise: AWS_XRAY_SDK_ENABLED=false is quiet, AWS_XRAY_LOG_LEVEL=silent too', async () => {
+  const cases: Array<Record<string, string>> = [{ AWS_XRAY_SDK_ENABLED: 'false' }, { AWS_XRAY_LOG_LEVEL: 'silent' }];
+  for (const env of cases) {
+    const app = await withApp({ env: { AWS_XRAY_AGENT_CONFIG: fixture('broken-config.json'), ...env } }, async (a) => {
+      assert.equal((await httpRequest(a.url('/hello'))).body, 'hello');
+    });
+    assert.deepEqual(logLines(app.stderr), [], `${JSON.stringify(env)}: ${app.stderr}`);
+  }
+});
+
 test('a valid config file is used, and the environment wins over it', async () => {
   daemon.clear();
   await withApp({ env: { AWS_XRAY_AGENT_CONFIG: fixture('agent-config.json') } }, async (a) => {
@@ -310,6 +320,19 @@ test('AWS_XRAY_DISABLED_INSTRUMENTATIONS=fetch leaves fetch untraced, http still
     assert.equal(viaFetch?.traceHeader, undefined);
     assert.equal(headerFields(upstream.requests.find((r) => r.path.startsWith('/a'))?.traceHeader).Root, root);
   });
+});
+
+test('AWS_XRAY_DISABLED_INSTRUMENTATIONS with a name that is no instrumentation\'s: one warning naming it, the others still applied', async () => {
+  daemon.clear();
+  const app = await withApp({ env: { AWS_XRAY_DISABLED_INSTRUMENTATIONS: 'postgres,fetch,expres' } }, async (a) => {
+    const root = '1-5759e988-0000000000000000000f0001';
+    await httpRequest(a.url('/downstream'), { headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } });
+    const [seg] = await daemon.waitFor((d) => d.some((x) => x.trace_id === root));
+    assert.equal(seg.subsegments?.length, 3, 'fetch is still off');
+  });
+  const warnings = logLines(app.stderr).filter((l) => l.level === 40);
+  assert.equal(warnings.length, 1, app.stderr);
+  assert.match(warnings[0]!.msg, /AWS_XRAY_DISABLED_INSTRUMENTATIONS names no instrumentation: postgres, expres;/);
 });
 
 test('AWS_XRAY_SDK_ENABLED=false: nothing patched, nothing sent', async () => {

@@ -210,7 +210,7 @@ test('boolean: invalid env value -> default and one warning', () => {
   }
 });
 
-test('boolean: file accepts JSON booleans and boolean words; rejects numbers', () => {
+test('boolean: file accepts JSON booleans, 1 and 0, and boolean words; rejects other numbers', () => {
   const good = withFile({ enabled: false, collectSqlQueries: 'yes', captureQueryString: true, downstreamTraced: 'ON' });
   const r = ok(good.env, good.dir);
   assert.equal(r.config.enabled, false);
@@ -220,13 +220,20 @@ test('boolean: file accepts JSON booleans and boolean words; rejects numbers', (
   assert.deepEqual(r.warnings, []);
   assert.equal(r.sources.enabled, 'file');
 
-  const bad = withFile({ enabled: 0, responseTraceHeader: null, collectSqlQueries: [true] });
+  // As the environment's "1" and "0" (which the warning lists).
+  const numeric = withFile({ enabled: 0, collectSqlQueries: 1 });
+  const rn = ok(numeric.env, numeric.dir);
+  assert.equal(rn.config.enabled, false);
+  assert.equal(rn.config.collectSqlQueries, true);
+  assert.deepEqual(rn.warnings, []);
+
+  const bad = withFile({ enabled: 2, responseTraceHeader: null, collectSqlQueries: [true] });
   const r2 = ok(bad.env, bad.dir);
   assert.equal(r2.config.enabled, true);
   assert.equal(r2.config.responseTraceHeader, true);
   assert.equal(r2.config.collectSqlQueries, false);
   assert.equal(r2.warnings.length, 3);
-  assert.equal(r2.warnings[0], `${bad.file}: enabled=0 is not a boolean (true/false, 1/0, yes/no, on/off); using true`);
+  assert.equal(r2.warnings[0], `${bad.file}: enabled=2 is not a boolean (true/false, 1/0, yes/no, on/off); using true`);
   // Warnings come in schema order.
   assert.match(r2.warnings[1]!, /: collectSqlQueries=\[true\] is not a boolean/);
   assert.match(r2.warnings[2]!, /: responseTraceHeader=null is not a boolean/);
@@ -310,6 +317,22 @@ test('string: trimmed; plugins and serviceName from env', () => {
   assert.equal(r.config.plugins, 'EC2,ECS');
   assert.equal(r.config.serviceName, 'checkout');
   assert.deepEqual(r.warnings, []);
+});
+
+test('serviceName: characters X-Ray does not allow in a name are removed, with a warning; a name with none left gives way to the default', () => {
+  const changed = ok({ AWS_XRAY_TRACING_NAME: 'orders(api)' });
+  assert.equal(changed.config.serviceName, 'ordersapi');
+  assert.deepEqual(changed.warnings, ['AWS_XRAY_TRACING_NAME="orders(api)" has characters X-Ray does not allow in a name; using "ordersapi"']);
+  const nothingLeft = ok({ AWS_XRAY_TRACING_NAME: '!!!' });
+  const byDefault = ok({});
+  assert.notEqual(byDefault.config.serviceName, '');
+  assert.equal(nothingLeft.config.serviceName, byDefault.config.serviceName, 'the default name, not a nameless one');
+  assert.equal(nothingLeft.warnings.length, 1);
+  assert.match(nothingLeft.warnings[0]!, /^AWS_XRAY_TRACING_NAME="!!!" has no character X-Ray allows in a name .*; using "/);
+  const fromFile = withFile({ serviceName: 'a|b' });
+  const rf = ok(fromFile.env, fromFile.dir);
+  assert.equal(rf.config.serviceName, 'ab');
+  assert.deepEqual(rf.warnings, ['serviceName="a|b" has characters X-Ray does not allow in a name; using "ab"']);
 });
 
 test('string: file values must be non-empty strings', () => {
