@@ -83,4 +83,5 @@ module.exports = agent;
 0 && (exports.getSegment = exports.setSegment = exports.captureFunc = exports.captureAsyncFunc = 0);
 0 && (exports.captureCallbackFunc = exports.flush = exports.setContextMissingStrategy = exports.isEnabled = 0);
 0 && (exports.captureHTTPsGlobal = exports.captureHTTPs = exports.captureAWS = exports.captureAWSClient = 0);
-0 && (exports.captureAWSv3Client = exports.capturePromise = 0);
+0 && (exports.captureAWSv3Client = exports.capturePromise = exports.Segment = exports.Subsegment = 0);
+0 && (exports.express = exports.middleware = 0);

@@ -27,4 +27,8 @@ export const {
   captureAWSClient,
   captureAWSv3Client,
   capturePromise,
+  Segment,
+  Subsegment,
+  express,
+  middleware,
 } = agent;

@@ -6,7 +6,8 @@ import { active, enter, run } from './context';
 import { currentAgent } from './runtime';
 import { Subsegment, unrecordedSubsegment, type Entity, type Segment } from './model/entity';
 
-export type { Entity, Segment, Subsegment } from './model/entity';
+export type { Entity } from './model/entity';
+export { Segment, Subsegment, express, middleware, capturePromise } from './sdk-compat';
 
 /**
  * The current segment or subsegment. With no active one, AWS_XRAY_CONTEXT_MISSING applies
@@ -144,5 +145,4 @@ export function captureAWSClient<T>(client: T): T {
 export function captureAWSv3Client<T>(client: T): T {
   return client;
 }
-/** AsyncLocalStorage already carries the context through promises. */
-export function capturePromise(): void {}
+

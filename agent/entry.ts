@@ -25,5 +25,9 @@ export {
   captureAWSClient,
   captureAWSv3Client,
   capturePromise,
+  Segment,
+  Subsegment,
+  express,
+  middleware,
 } from './api';
-export type { Entity, Segment, Subsegment } from './api';
+export type { Entity } from './api';

@@ -439,6 +439,11 @@ const NO_TRACER: Tracer = {
 };
 let detached: Segment | undefined;
 
+/** A segment outside any trace (aws-xray-sdk-core's constructor with the agent off): records nothing. */
+export function unrecordedSegment(name: string): Segment {
+  return new Segment({ name, traceId: '1-00000000-000000000000000000000000', sampled: false, tracer: NO_TRACER });
+}
+
 /**
  * A subsegment outside any trace, for a manual API call that has no segment to work in (no active
  * one, or the agent off): it takes every call and records nothing. Its segment is one shared,

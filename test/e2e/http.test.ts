@@ -317,6 +317,23 @@ test('streaming: work started in a subsegment\'s context after it was sent goes 
   );
 });
 
+test('the rest of the SDK surface: middleware helpers give the request\'s segment, instanceof holds, new Segment() for a background job is recorded', async () => {
+  daemon.clear();
+  await withApp('require', 'http-app.js', async (app) => {
+    const root = '1-5759e988-00000000000000000000a13a';
+    const jobRoot = '1-5759e988-00000000000000000000a13b';
+    const res = await httpRequest(app.url(`/sdk-compat?root=${jobRoot}`), { headers: { 'x-amzn-trace-id': `Root=${root};Sampled=1` } });
+    assert.deepEqual(JSON.parse(res.body), { same: true, opened: true, passedOn: 'route failed', segmentIs: true, subsegmentIs: true });
+    const docs = await daemon.waitFor((d) => segmentFor(d, root) !== undefined && segmentFor(d, jobRoot) !== undefined);
+    assert.deepEqual(segmentFor(docs, root)!.annotations, { via: 'middleware' });
+    const job = segmentFor(docs, jobRoot)!;
+    assert.equal(job.name, 'nightly-job');
+    assert.equal(job.parent_id, '53995c3f42cd8ad8');
+    assert.deepEqual(job.annotations, { kind: 'batch' });
+    assert.deepEqual(job.subsegments?.map((s) => s.name), ['step']);
+  });
+});
+
 test('50 concurrent requests: every subsegment and upstream header belongs to its own trace', async () => {
   daemon.clear();
   upstream.requests.length = 0;

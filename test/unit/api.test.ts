@@ -168,3 +168,31 @@ test('compatibility no-ops return their argument', () => {
   assert.deepEqual(Object.keys(http), ['request']);
   assert.deepEqual(Object.keys(client), ['send']);
 });
+
+test('the SDK surface with the agent off: constructors give unrecorded entities, middlewares pass through, nothing throws', () => {
+  const seg = new api.Segment('job', '1-5759e988-00000000000000000000a13c');
+  assert.ok(seg instanceof api.Segment);
+  assert.equal(seg.sampled, false);
+  seg.addAnnotation('k', 'v');
+  seg.addNewSubsegment('x').close();
+  seg.close();
+  assert.equal(seg.annotations, undefined);
+  const sub = new api.Subsegment('s');
+  assert.ok(sub instanceof api.Subsegment);
+  assert.equal(sub.recorded, false);
+  assert.ok(api.middleware.traceRequestResponseCycle({}, {}) instanceof api.Segment);
+  const req: Record<string, unknown> = {};
+  let nexts = 0;
+  api.express.openSegment('name')(req, {}, () => nexts++);
+  assert.equal(req.segment, undefined, 'no request segment with the agent off');
+  const err = new Error('e');
+  api.express.closeSegment()(err, req, {}, (e?: unknown) => {
+    assert.equal(e, err);
+    nexts++;
+  });
+  assert.equal(nexts, 2);
+  assert.equal(api.express.closeSegment().length, 4, 'an Express error middleware');
+  api.capturePromise();
+  api.capturePromise.patchThirdPartyPromise(Promise);
+  api.middleware.setSamplingRules('rules.json');
+});
