@@ -145,4 +145,3 @@ export function captureAWSClient<T>(client: T): T {
 export function captureAWSv3Client<T>(client: T): T {
   return client;
 }
-
