@@ -53,6 +53,11 @@ export interface RecorderStats {
   segmentsSampled: number;
   /** Requests left untraced because maxOpenSegments segments were already open. */
   segmentsDroppedOpenLimit: number;
+  /**
+   * Closed segments sent before their open subsegments closed because maxOpenSegments of them were
+   * already waiting (those subsegments go as in progress, and on their own when they close).
+   */
+  segmentsSentWaitLimit: number;
   subsegmentsDroppedLimit: number;
   /** Subsegment requests with no active segment (startup code, background timers). */
   contextMissing: number;
@@ -72,12 +77,13 @@ export class Recorder implements Tracer {
     segmentsStarted: 0,
     segmentsSampled: 0,
     segmentsDroppedOpenLimit: 0,
+    segmentsSentWaitLimit: 0,
     subsegmentsDroppedLimit: 0,
     contextMissing: 0,
   };
   readonly serializer: Serializer;
   private openSegments = 0;
-  /** Closed segments waiting for open subsegments (bounded by maxOpenSegments). */
+  /** Closed segments waiting for open subsegments, oldest first (at most maxOpenSegments). */
   private readonly waiting = new Map<Segment, NodeJS.Timeout>();
   /** Subsegments that went out complete in a segment document sent while others were still open. */
   private readonly sentComplete = new WeakSet<Entity>();
@@ -243,6 +249,17 @@ export class Recorder implements Tracer {
     if (this.options.segmentFlushTimeoutMs === 0) {
       this.sendSegment(segment);
       return;
+    }
+    // Bounded like the open segments: an app that leaves a subsegment open on every request (a
+    // captureAsyncFunc never closed) would otherwise hold every request's tree for the whole grace
+    // period (30 s at thousands of requests a second). The one waiting longest goes now.
+    if (this.waiting.size >= this.options.maxOpenSegments) {
+      const oldest = this.waiting.keys().next().value as Segment;
+      this.stats.segmentsSentWaitLimit++;
+      log.once('recorder.waitLimit', 'warn', 'too many finished segments waiting for subsegments that were never closed; the oldest are sent now, those subsegments in progress (counted)', {
+        maxOpenSegments: this.options.maxOpenSegments,
+      });
+      this.sendSegment(oldest);
     }
     const timer = setTimeout(() => this.sendSegment(segment), this.options.segmentFlushTimeoutMs);
     timer.unref();

@@ -305,7 +305,7 @@ export const SCHEMA = [
     min: 1,
     max: 1000000,
     default: 10000,
-    doc: 'open segments tracked at once; beyond this new traces are not recorded (and counted)',
+    doc: 'open segments tracked at once; beyond this new traces are not recorded (and counted). Also the most finished segments that wait for open subsegments: beyond it the oldest is sent at once, those subsegments in progress',
   },
   {
     key: 'awsWhitelist',

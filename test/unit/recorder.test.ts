@@ -655,6 +655,29 @@ test('maxSubsegmentsPerSegment caps subsegments per segment (nested ones count) 
   assert.ok(seg2.addNewSubsegment('fresh') !== undefined);
 });
 
+test('maxOpenSegments also bounds finished segments waiting for open subsegments: the oldest is sent at once, its child in progress, then on its own', () => {
+  const { transport, recorder } = setup({ maxOpenSegments: 2, segmentFlushTimeoutMs: 60_000 });
+  const trees = [1, 2, 3].map((i) => {
+    const seg = recorder.startSegment({ name: `seg${i}` });
+    const child = sub(seg, `open${i}`);
+    seg.close();
+    return { seg, child };
+  });
+  // Two may wait; the third's arrival sent the first.
+  assert.deepEqual(transport.docs().map((d) => d.name), ['seg1']);
+  assert.equal(transport.docs()[0].subsegments[0].in_progress, true);
+  assert.equal(recorder.stats.segmentsSentWaitLimit, 1);
+  for (const { child } of trees) child.close();
+  const docs = transport.docs();
+  // Each entity exactly once complete: open1 on its own, seg2 and seg3 with their children.
+  const complete = entities(docs).filter((x) => x.e.in_progress !== true).map((x) => x.e.name).sort();
+  assert.deepEqual(complete, ['open1', 'open2', 'open3', 'seg1', 'seg2', 'seg3']);
+  const open1 = docs.find((d) => d.name === 'open1')!;
+  assert.equal(open1.type, 'subsegment');
+  assert.equal(open1.parent_id, trees[0]!.seg.id);
+  assert.equal(recorder.hasWaiting, false);
+});
+
 test('maxOpenSegments: excess segments are unsampled and counted; closing one frees a slot', () => {
   const { transport, recorder } = setup({ maxOpenSegments: 2 });
   const s1 = recorder.startSegment({});
