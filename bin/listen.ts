@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { parseDatagram } from './datagram';
 import { startSamplingStub, type SamplingStub } from './sampling-stub';
 import { formatTrace } from './trace-printer';
-import { traceKey, walkEntities } from './trace-tree';
+import { entityName, traceKey, walkEntities } from './trace-tree';
 import type { XrayDocument } from './xray-document';
 
 export interface ListenerOptions {
@@ -111,7 +111,7 @@ export async function startListener(opts: ListenerOptions = {}): Promise<Listene
     printed.set(key, names);
     for (const doc of docs) {
       walkEntities(doc, (e) => {
-        if (typeof e.id === 'string' && names.size < MAX_REMEMBERED_NAMES) names.set(e.id, String(e.name));
+        if (typeof e.id === 'string' && names.size < MAX_REMEMBERED_NAMES) names.set(e.id, entityName(e));
       });
     }
     while (printed.size > MAX_REMEMBERED_TRACES) printed.delete(printed.keys().next().value as string);

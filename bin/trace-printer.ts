@@ -2,7 +2,7 @@
 // (`xray-agent listen`, test failure messages). Tree assembly itself lives in trace-tree.ts;
 // this file only decides how a trace looks. Pure: returns a string, never writes.
 
-import { assembleTrace, groupByTrace, NO_TRACE_ID, walkEntities, type TraceNode } from './trace-tree';
+import { assembleTrace, entityName, groupByTrace, NO_TRACE_ID, walkEntities, type TraceNode } from './trace-tree';
 import type { XrayCause, XrayDocument, XrayEntity, XrayException } from './xray-document';
 
 export interface FormatOptions {
@@ -34,7 +34,7 @@ export function formatTrace(docs: readonly XrayDocument[], options: FormatOption
     const { roots, streamed, documentCount } = assembleTrace(group);
     const exceptions = indexExceptions(roots);
     const names = new Map<string, string>();
-    for (const root of roots) walkEntities(root, (e) => typeof e.id === 'string' && names.set(e.id, String(e.name)));
+    for (const root of roots) walkEntities(root, (e) => typeof e.id === 'string' && names.set(e.id, entityName(e)));
 
     const lines: string[] = [];
     const title = traceId === NO_TRACE_ID ? 'trace (no trace_id)' : `trace ${traceId}`;

@@ -84,6 +84,14 @@ export function assembleTrace(docs: readonly XrayDocument[]): AssembledTrace {
   return { roots, streamed, documentCount: copies.length };
 }
 
+/**
+ * An entity's name as text, whatever was received: a name that is not a string (an object whose
+ * toString is not a function, say) is shown as its JSON instead of throwing.
+ */
+export function entityName(e: XrayEntity): string {
+  return typeof e.name === 'string' ? e.name : (JSON.stringify(e.name) ?? '?');
+}
+
 export function isIndependentSubsegment(doc: XrayEntity): boolean {
   return doc.type === 'subsegment' && isId(doc.parent_id);
 }
@@ -148,7 +156,8 @@ function createsCycle(childId: string, parentId: string, parentOf: Map<string, s
 }
 
 function sortByStart(list: XrayEntity[]): void {
-  const start = (e: XrayEntity): number => (typeof e.start_time === 'number' ? e.start_time : Infinity);
+  // Elements are received data: a null or a number among them sorts last instead of throwing.
+  const start = (e: XrayEntity): number => (e !== null && typeof e === 'object' && typeof e.start_time === 'number' ? e.start_time : Infinity);
   list.sort((a, b) => start(a) - start(b) || 0);
 }
 

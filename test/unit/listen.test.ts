@@ -158,6 +158,21 @@ describe('startListener', () => {
     assert.deepEqual(lines.map((l) => JSON.parse(l)), [retryWait, dynamo, segment, late]);
   });
 
+  test('odd documents that are still JSON (null subsegments, an object for a name) are printed, and the listener goes on', async () => {
+    const { out, text } = collector();
+    const listener = await startListener({ port: 0, quietMs: 30, out });
+    try {
+      const odd = (n: number, extra: Record<string, unknown>) => ({ trace_id: `1-aaaaaaaa-00000000000000000000000${n}`, id: `a00000000000000${n}`, name: 'odd', start_time: 1, end_time: 2, ...extra });
+      await sendAll(listener.port, [datagram(odd(1, { subsegments: [null, 3, { name: 'inner', id: 'b000000000000001', start_time: 1.5, end_time: 1.6 }] })), datagram(odd(2, { name: { toString: 1 } }))]);
+      await until('both trees', () => text().includes('inner') && text().includes('{"toString":1}'));
+      // Still listening: a well-formed trace afterwards is printed too.
+      await sendAll(listener.port, [datagram(segment)]);
+      await until('the next tree', () => text().includes('orders-api'));
+    } finally {
+      await listener.close();
+    }
+  });
+
   test('close() prints traces still waiting for their quiet period', async () => {
     const { out, text } = collector();
     const listener = await startListener({ port: 0, quietMs: 60_000, out });
