@@ -21,7 +21,10 @@ import { setTimeout, clearTimeout } from '../timers';
 
 /** Shortest time between two fresh DNS lookups of the daemon's name after it refused datagrams. */
 const RECONNECT_INTERVAL_MS = 5000;
-/** How long sends are skipped after the daemon refused one (it is probed again after that). */
+/**
+ * How long sends are skipped after the daemon refused one, or after its address could not be looked
+ * up or connected to (it is probed again after that).
+ */
 const REFUSED_PAUSE_MS = 1000;
 /** A burst is sent as soon as it holds this many datagrams. */
 export const BATCH_MAX = 64;
@@ -66,6 +69,8 @@ export class UdpEmitter {
     private readonly maxInFlight: number,
     /** Longest wait of a datagram for others to go out with; 0: each is sent at once. */
     private readonly batchMs = 0,
+    /** REFUSED_PAUSE_MS (tests shorten it). */
+    private readonly pauseMs = REFUSED_PAUSE_MS,
   ) {
     this.hostIsName = !isIPv4(daemon.host) && !isIPv6(daemon.host);
   }
@@ -309,10 +314,12 @@ export class UdpEmitter {
         code,
       });
     }
-    // A DNS or connect failure leaves no usable socket: drop what waited and retry on the next send.
-    if (code === 'ECONNREFUSED') this.refusedUntil = Date.now() + REFUSED_PAUSE_MS;
+    if (code === 'ECONNREFUSED') this.refusedUntil = Date.now() + this.pauseMs;
     if (!this.connected && this.socket) {
+      // A DNS or connect failure leaves no usable socket: drop what waited, and look up again after
+      // a pause, not at the very next send (an unknown name looked up for every document).
       this.close(); // counts what waited for it as failed
+      this.refusedUntil = Date.now() + this.pauseMs;
     } else if (code === 'ECONNREFUSED' && this.hostIsName && Date.now() - this.lastReconnect > RECONNECT_INTERVAL_MS) {
       // The daemon behind a DNS name went away (a restarted container may come back on another
       // address): look the name up again on the next send, at most every few seconds (spec §2.1).

@@ -27,9 +27,11 @@ const SEGMENT = Symbol('xray.segment');
 const TRACE_HEADER = Symbol('xray.responseTraceHeader');
 /** The request's segment on both req and res, for their events (kept until they are collected). */
 const CONTEXT = Symbol('xray.requestContext');
+/** The response of a request, on the request (see requestClosed). */
+const RESPONSE = Symbol('xray.response');
 
 type TracedResponse = ServerResponse & { [SEGMENT]?: Segment; [TRACE_HEADER]?: string; [CONTEXT]?: Segment };
-type TracedRequest = IncomingMessage & { [CONTEXT]?: Segment };
+type TracedRequest = IncomingMessage & { [CONTEXT]?: Segment; [RESPONSE]?: TracedResponse };
 
 let spans: HttpServerSpans | undefined;
 
@@ -72,7 +74,10 @@ function wrapMessageEmit(original: (...args: any[]) => boolean) {
     // The response's 'close' (after 'finish', or a client abort) ends the segment, before the
     // app's own 'close' listeners run. Seen here rather than through a listener of ours: nothing
     // to add per request, and nothing an app's removeAllListeners('close') could take away.
-    if (type === 'close' && this[SEGMENT] !== undefined) endSegment(this);
+    if (type === 'close') {
+      if (this[SEGMENT] !== undefined) endSegment(this);
+      else requestClosed(this as unknown as TracedRequest);
+    }
     // Node's own bookkeeping alone (no listener of the app's): the response's 'finish' arms the
     // connection's keep-alive timer and starts on the next pipelined request, none of which belongs
     // to this request; run outside any entity, the timer does not keep the finished segment alive
@@ -204,6 +209,7 @@ function startRequest(s: HttpServerSpans, req: IncomingMessage, res: TracedRespo
     res[TRACE_HEADER] = started.responseHeader;
     res[CONTEXT] = started.segment;
     (req as TracedRequest)[CONTEXT] = started.segment;
+    (req as TracedRequest)[RESPONSE] = res;
     return started.segment;
   } catch (err) {
     log.once('http.server.start', 'error', 'http server instrumentation failed on a request; it runs untraced', {
@@ -211,6 +217,18 @@ function startRequest(s: HttpServerSpans, req: IncomingMessage, res: TracedRespo
     });
     return undefined;
   }
+}
+
+/**
+ * A request whose connection closed while its response waited behind others (pipelining): Node
+ * drops such a response without any event, so its segment is ended here, as a client abort
+ * (DESIGN §6.16). A response that has its socket gets its own 'close' and is left to it.
+ */
+function requestClosed(req: TracedRequest): void {
+  const res = req[RESPONSE];
+  if (res === undefined || res[SEGMENT] === undefined || res.socket != null || res.writableFinished) return;
+  const socket = req.socket;
+  if (socket == null || socket.destroyed) endSegment(res);
 }
 
 /** Ends the request's segment when its response closes. */

@@ -637,6 +637,27 @@ test('outgoing calls are recorded with the host and port they connect to, whatev
   }
 });
 
+test('pipelined requests cut off by the client: every segment is still sent, the queued ones as client aborts', async () => {
+  daemon.clear();
+  await withApp('require', 'http-app.js', async (app) => {
+    const net = await import('node:net');
+    const roots = Array.from({ length: 5 }, (_, i) => `1-5759e988-00000000000000000000b00${i}`);
+    const socket = net.connect(app.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.on('error', () => {});
+    // Five requests on one connection at once; the connection goes before the first is answered.
+    socket.write(roots.map((r) => `GET /slow?ms=80 HTTP/1.1\r\nHost: x\r\nX-Amzn-Trace-Id: Root=${r};Sampled=1\r\n\r\n`).join(''));
+    await new Promise((r) => setTimeout(r, 30));
+    socket.destroy();
+    const docs = await daemon.waitFor((d) => roots.every((r) => segmentFor(d, r) !== undefined), 5000);
+    for (const root of roots) {
+      const seg = segmentFor(docs, root)!;
+      assert.equal(seg.error, true, `${root}: a client abort`);
+      assert.equal(seg.in_progress, undefined);
+    }
+  });
+});
+
 test('a request in absolute form (as a forward proxy receives it) is recorded with its own URL, without user info', async () => {
   daemon.clear();
   await withApp('require', 'http-app.js', async (app) => {

@@ -306,11 +306,11 @@ function flakyHost(host: string): { lookups: () => number; restore: () => void }
   return { lookups: () => lookups, restore: () => void ((dns as { lookup: unknown }).lookup = realLookup) };
 }
 
-test('an unresolvable daemon host: no throw, counted, and a later send retries the lookup', async () => {
+test('an unresolvable daemon host: no throw, counted, and a send after the pause retries the lookup', async () => {
   const daemon = await listen();
   const host = 'xray-daemon-test.invalid';
   const dnsHook = flakyHost(host);
-  const emitter = new UdpEmitter({ host, port: daemon.port }, 100);
+  const emitter = new UdpEmitter({ host, port: daemon.port }, 100, 0, 50);
   try {
     assert.doesNotThrow(() => {
       emitter.send(datagram(1));
@@ -322,9 +322,14 @@ test('an unresolvable daemon host: no throw, counted, and a later send retries t
     assert.ok(emitter.stats.failed >= 2, `both queued datagrams counted as failed (${JSON.stringify(emitter.stats)})`);
     assert.equal(emitter.busy, false);
 
+    // Within the pause: dropped and counted, no new lookup.
+    emitter.send(datagram(9));
+    assert.equal(emitter.stats.droppedDaemonDown, 1);
+    assert.equal(dnsHook.lookups(), 1);
+    await sleep(60);
     emitter.send(datagram(3));
     await emitter.flush();
-    assert.equal(dnsHook.lookups(), 2, 'a later send looked the host up again');
+    assert.equal(dnsHook.lookups(), 2, 'a send after the pause looked the host up again');
     assert.equal(emitter.stats.sent, 1);
     assert.deepEqual(await daemon.waitFor(1), [datagram(3)]);
   } finally {
@@ -338,12 +343,13 @@ test('connectNow() with an unresolvable host: no throw, and the first send retri
   const daemon = await listen();
   const host = 'xray-daemon-eager.invalid';
   const dnsHook = flakyHost(host);
-  const emitter = new UdpEmitter({ host, port: daemon.port }, 100);
+  const emitter = new UdpEmitter({ host, port: daemon.port }, 100, 0, 50);
   try {
     assert.doesNotThrow(() => emitter.connectNow());
     const deadline = Date.now() + 3000;
     while (emitter.stats.failed === 0 && Date.now() < deadline) await sleep(5);
     assert.equal(emitter.stats.failed, 1, 'the failed lookup was counted');
+    await sleep(60);
     emitter.send(datagram(7));
     await emitter.flush();
     assert.equal(dnsHook.lookups(), 2);
@@ -356,18 +362,27 @@ test('connectNow() with an unresolvable host: no throw, and the first send retri
   }
 });
 
-test('an unresolvable daemon host with the real resolver: never throws, counted every time', async () => {
+test('an unresolvable daemon host with the real resolver: never throws, counted every time, looked up once per pause', async () => {
   const emitter = new UdpEmitter({ host: 'nonexistent.invalid', port: 2000 }, 100);
+  let lookups = 0;
+  const realLookup = dns.lookup;
+  (dns as { lookup: unknown }).lookup = (...args: unknown[]) => {
+    if (args[0] === 'nonexistent.invalid') lookups++;
+    return Reflect.apply(realLookup, dns, args);
+  };
   try {
     emitter.send(datagram(1));
     await emitter.flush();
     const afterFirst = emitter.stats.failed;
     assert.ok(afterFirst >= 1);
-    emitter.send(datagram(2));
+    // Every document of the next moments is dropped and counted, without a lookup each.
+    for (let i = 0; i < 20; i++) emitter.send(datagram(2));
     await emitter.flush();
-    assert.ok(emitter.stats.failed > afterFirst, 'the second send was tried (and failed) too');
+    assert.equal(emitter.stats.droppedDaemonDown, 20);
+    assert.equal(lookups, 1, 'one lookup, not one per document');
     assert.equal(emitter.stats.sent, 0);
   } finally {
+    (dns as { lookup: unknown }).lookup = realLookup;
     emitter.close();
   }
 });
