@@ -11,7 +11,7 @@
 //     sends, and it is set before the SDK's recursion-detection middleware (`build`, `low`), which
 //     only fills the header in when absent;
 //   * serialization (`serialize`) is local work before the call, left out as the X-Ray SDK does.
-// The result is observed on a side branch: the middleware returns the very promise `next` gave.
+// The result is observed through a promise chained to `next`'s, which the middleware returns.
 
 import type { InstrumentationHost } from '../../agent/instrumentation';
 import type { AwsOutcome, StartedAwsCall } from '../../agent/spans/aws';
@@ -110,8 +110,7 @@ function middleware(facts: ClientFacts, host: InstrumentationHost) {
         if (call !== undefined) endCall(host, call, () => errorOutcome(err, facts));
         throw err;
       }
-      if (call !== undefined) observe(result, call, facts, host);
-      return result;
+      return call !== undefined ? observe(result, call, facts, host) : result;
     };
 }
 
@@ -140,16 +139,26 @@ function startCall(facts: ClientFacts, host: InstrumentationHost, args: Paramete
   }
 }
 
-function observe(result: unknown, call: StartedAwsCall, facts: ClientFacts, host: InstrumentationHost): void {
+/**
+ * Ends the call when `next`'s promise settles, and returns a promise of the very same outcome,
+ * chained to it, for the middleware above: the subsegment is closed before the app sees the
+ * result. Chained, not watched on a side branch: a promise with two handlers stops V8's async
+ * stack trace there (the app's frames vanished from the stacks of failed calls).
+ */
+function observe(result: unknown, call: StartedAwsCall, facts: ClientFacts, host: InstrumentationHost): unknown {
   if (result === null || typeof (result as Promise<unknown>)?.then !== 'function') {
     endCall(host, call, () => ({ region: facts.region }));
-    return;
+    return result;
   }
-  // A side branch: registered before the caller's own continuation, so the subsegment is closed
-  // by the time the app sees the result; it handles the rejection, so none is left unhandled.
-  (result as Promise<unknown>).then(
-    (r) => endCall(host, call, () => successOutcome(r as { output?: Record<string, unknown>; response?: HttpMessage }, facts)),
-    (e) => endCall(host, call, () => errorOutcome(e, facts)),
+  return (result as Promise<unknown>).then(
+    (r) => {
+      endCall(host, call, () => successOutcome(r as { output?: Record<string, unknown>; response?: HttpMessage }, facts));
+      return r;
+    },
+    (e: unknown) => {
+      endCall(host, call, () => errorOutcome(e, facts));
+      throw e;
+    },
   );
 }
 

@@ -57,10 +57,22 @@ function traced(web: WebFrameworkSpans, fn: unknown): unknown {
           end(sub, true, err);
           throw err;
         }
-        // Observed on a side branch: koa gets the very promise the middleware returned.
-        if (result instanceof Promise) result.then(() => end(sub, false), (err: unknown) => end(sub, true, err));
-        else end(sub, false);
-        return result;
+        if (!(result instanceof Promise)) {
+          end(sub, false);
+          return result;
+        }
+        // Chained, not watched on a side branch: a promise with two handlers stops V8's async stack
+        // trace there, and koa gets a promise of the very same outcome either way.
+        return result.then(
+          (value: unknown) => {
+            end(sub, false);
+            return value;
+          },
+          (err: unknown) => {
+            end(sub, true, err);
+            throw err;
+          },
+        );
       },
     );
     return holder.fn;

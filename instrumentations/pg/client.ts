@@ -85,7 +85,7 @@ function wrapQuery(original: AnyFn, host: InstrumentationHost, driverVersion: st
       if (borrowed !== undefined) restore(borrowed.config, borrowed.cb);
     }
     // Callback form: pg returns undefined and the callback ends the call. Promise form: observe.
-    if (call !== undefined && args === arguments) call.observe(result);
+    if (call !== undefined && args === arguments) return call.observe(result);
     return result;
   };
 }

@@ -55,7 +55,7 @@ function wrapQuery(original: AnyFn, host: InstrumentationHost, poolVersion: stri
       traced.end(err);
       throw err;
     }
-    if (args === arguments) traced.observe(result);
+    if (args === arguments) return traced.observe(result);
     return result;
   };
 }

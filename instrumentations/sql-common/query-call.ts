@@ -51,22 +51,33 @@ export class SqlCall {
   }
 
   /**
-   * Observes a promise (or thenable) on a side branch; the app keeps the very same object. Only
-   * when there is something to record: attaching a handler marks a rejection as handled.
+   * Ends the call when the promise (or thenable) the driver returned settles, and returns what the
+   * app gets instead: a promise of the very same outcome, chained to the driver's. Watching the
+   * driver's promise on a side branch would give it two handlers: V8 follows an async stack trace
+   * only through a promise with one (the app's own frames vanished from the stacks of failed
+   * queries), and a side branch counts as handling a rejection the app may have left unhandled.
    */
-  observe(result: unknown): void {
-    if (this.sub === undefined) return;
+  observe(result: unknown): unknown {
+    if (this.sub === undefined) return result;
     if (result === null || (typeof result !== 'object' && typeof result !== 'function') || typeof (result as PromiseLike<unknown>).then !== 'function') {
       this.end();
-      return;
+      return result;
     }
     try {
-      (result as PromiseLike<unknown>).then(
-        () => this.end(),
-        (err: unknown) => this.end(err ?? new Error('query failed')),
+      const chained = (result as PromiseLike<unknown>).then(
+        (value) => {
+          this.end();
+          return value;
+        },
+        (err: unknown) => {
+          this.end(err ?? new Error('query failed'));
+          throw err;
+        },
       );
+      return isThenable(chained) ? chained : result;
     } catch (e) {
       this.end(e);
+      return result;
     }
   }
 
@@ -105,4 +116,8 @@ export function withArg(args: ArrayLike<unknown>, index: number, value: unknown)
 export function hasParameters(values: unknown): boolean {
   if (values === undefined || values === null || typeof values === 'function') return false;
   return !Array.isArray(values) || values.length > 0;
+}
+
+function isThenable(v: unknown): boolean {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as PromiseLike<unknown>).then === 'function';
 }

@@ -245,7 +245,8 @@ for (const generation of ['v2', 'v3'] as const) {
       const nodeModules = installVersion(MODULE[generation], version);
 
       // Baseline: the same calls without the agent.
-      const plain = await spawnApp({ script: FIXTURES[generation][0][1], loader: 'none', env: env(nodeModules) });
+      // The fixture imports @xray/agent, and an import starts the agent: off, explicitly.
+      const plain = await spawnApp({ script: FIXTURES[generation][0][1], loader: 'none', env: { ...env(nodeModules), AWS_XRAY_SDK_ENABLED: 'false' } });
       let baseline: Record<string, Outcome>;
       try {
         baseline = {};

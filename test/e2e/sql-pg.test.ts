@@ -10,7 +10,7 @@ import { startUdpDaemon, type UdpDaemon, type XrayEntity } from '../helpers/udp-
 import { startPostgres, closedPort, type DatabaseServer } from '../helpers/databases';
 import { installVersion, versionsUnderTest } from '../helpers/versions';
 import { spawnApp, type Loader } from '../helpers/spawn-app';
-import { ALWAYS, assertNoPassword, concurrentCalls, errorIdentity, firstException, tracedCall, withApp, untracedErrors } from '../helpers/sql-e2e';
+import { ALWAYS, assertNoPassword, call, concurrentCalls, errorIdentity, firstException, tracedCall, withApp, untracedErrors } from '../helpers/sql-e2e';
 
 let db: DatabaseServer;
 let daemon: UdpDaemon;
@@ -118,6 +118,24 @@ for (const version of versionsUnderTest('pg')) {
       }
     });
     assertNoPassword(daemon, db.password);
+  });
+
+  test(`pg@${version}: the stack of a failed awaited query reaches the app's frame, as without the agent`, async () => {
+    const nodeModules = installVersion('pg', version);
+    // The fixture imports @xray/agent, and an import starts the agent: off, explicitly.
+    const plain = await spawnApp({ script: 'sql/pg-app.js', loader: 'none', env: { ...env(nodeModules), AWS_XRAY_SDK_ENABLED: 'false' } });
+    let untraced: unknown;
+    try {
+      untraced = (await call(plain, '/error/stack')).body;
+    } finally {
+      await plain.stop();
+    }
+    await withApp({ script: 'sql/pg-app.js', loader: 'require', env: env(nodeModules) }, async (app) => {
+      const { res, sql } = await tracedCall(daemon, app, '/error/stack');
+      assert.equal(sql.length, 2, 'both queries traced');
+      assert.deepEqual(res.body, untraced);
+      if (version === versionsUnderTest('pg').at(-1)) assert.deepEqual(res.body, { ok: true, result: { reachesApp: [true, true] } }, 'the newest pg keeps the app frame (it recaptures the stack on rejection)');
+    });
   });
 
   test(`pg@${version}: 50 concurrent requests through a pool of 2 keep every query in its own request`, async () => {

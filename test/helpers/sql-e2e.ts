@@ -78,7 +78,8 @@ export function errorIdentity(e: Record<string, unknown> | undefined): Record<st
  * what the traced run must hand the app unchanged.
  */
 export async function untracedErrors(script: string, env: Record<string, string>, paths: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
-  const plain = await spawnApp({ script, loader: 'none', env });
+  // The fixtures import @xray/agent (for getSegment), and an import starts the agent: off, explicitly.
+  const plain = await spawnApp({ script, loader: 'none', env: { ...env, AWS_XRAY_SDK_ENABLED: 'false' } });
   const errors = new Map<string, Record<string, unknown>>();
   try {
     for (const p of paths) errors.set(p, errorIdentity((await call(plain, p)).body.error));
