@@ -278,7 +278,7 @@ export const SCHEMA = [
     env: 'AWS_XRAY_MIDDLEWARE_SUBSEGMENTS',
     type: 'boolean',
     default: false,
-    doc: 'web frameworks: one subsegment per middleware / handler call (verbose; off by default)',
+    doc: 'koa: one subsegment per middleware / handler call (verbose; off by default). The other frameworks record the request and its route, not each middleware',
   },
   {
     key: 'maxQueuedSends',

@@ -40,6 +40,8 @@ export const ROUTER2_LAYER: LayerMethods = { handleRequest: 'handleRequest', han
 interface Layer extends TaggedLayer {
   handle?: unknown;
   route?: { path?: unknown } | null;
+  /** The part of the path the layer matched, set by express when it matched. */
+  path?: unknown;
 }
 
 type AnyFn = (...args: any[]) => any;
@@ -136,7 +138,7 @@ function wrapHandleRequest(original: AnyFn): AnyFn {
         if (template !== undefined) web?.route(template, entity);
       } else {
         const mountPath = mountPathOf(this);
-        if (mountPath !== undefined) enterMount(mountPath, req);
+        if (mountPath !== undefined) enterMount(mountPath, req, this.path);
       }
     } catch (err) {
       failed('express.layer', err);

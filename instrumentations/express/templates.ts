@@ -48,11 +48,14 @@ export function mountPathOf(layer: TaggedLayer): string | undefined {
 }
 
 /**
- * A mount layer is being entered: req.baseUrl is now the real prefix it matched. Mounts the
- * request left since (siblings, or deeper ones it came back out of) are dropped first: those are
- * the ones whose prefix does not enclose this one.
+ * A mount layer is being entered: req.baseUrl is now the real prefix it matched, the prefix of the
+ * router holding the layer followed by `matched` (the part the layer matched, its `path`). Mounts
+ * the request left since (siblings, or deeper ones it came back out of) are dropped first: those
+ * above the router holding this layer. Without `matched`, the mounts whose prefix does not enclose
+ * this one are (a sibling such as `app.use('/api', auth)` before `app.use('/api/users', …)` then
+ * stays, as it encloses the path).
  */
-export function enterMount(template: string, req: MountedRequest): void {
+export function enterMount(template: string, req: MountedRequest, matched?: unknown): void {
   const base = req.baseUrl;
   if (typeof base !== 'string') return;
   let mounts = req[MOUNTS];
@@ -60,9 +63,36 @@ export function enterMount(template: string, req: MountedRequest): void {
     mounts = [];
     req[MOUNTS] = mounts;
   }
-  while (mounts.length > 0 && !encloses(mounts[mounts.length - 1].base, base)) mounts.pop();
-  const parent = mounts.length > 0 ? mounts[mounts.length - 1].template : '';
+  const routerBase = typeof matched === 'string' ? prefixBefore(base, matched) : prefixBeforeTemplate(base, template);
+  if (routerBase !== undefined) {
+    while (mounts.length > 0 && mounts[mounts.length - 1].base !== routerBase) mounts.pop();
+  } else {
+    while (mounts.length > 0 && !encloses(mounts[mounts.length - 1].base, base)) mounts.pop();
+  }
+  // A router mounted by a layer use() did not add: its real prefix is the best we know.
+  const parent = mounts.length > 0 ? mounts[mounts.length - 1].template : (routerBase ?? '');
   mounts.push({ base, template: parent + template });
+}
+
+/**
+ * `base` without as many path segments at its end as `template` has, for a template whose every
+ * segment matches exactly one (literal text and `:param`s): router 2.3+ (express 5) keeps what a
+ * layer matched to itself. Undefined for anything else (regexps, wildcards, optional parts).
+ */
+function prefixBeforeTemplate(base: string, template: string): string | undefined {
+  if (!/^(\/[^/*?()[\]{}+,]+)+$/.test(template)) return undefined;
+  let end = base.length;
+  for (let n = template.split('/').length - 1; n > 0; n--) {
+    end = base.lastIndexOf('/', end - 1);
+    if (end < 0) return undefined;
+  }
+  return base.slice(0, end);
+}
+
+/** `base` without the `matched` part at its end (express drops one trailing slash of it), if it ends so. */
+function prefixBefore(base: string, matched: string): string | undefined {
+  const part = matched.endsWith('/') ? matched.slice(0, -1) : matched;
+  return base.endsWith(part) ? base.slice(0, base.length - part.length) : undefined;
 }
 
 /** The full template of a route that matched `req` with `path` (the route's own path). */

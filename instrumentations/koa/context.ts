@@ -42,7 +42,9 @@ export function patchContext(context: unknown, host: InstrumentationHost): void 
 function observe(web: WebFrameworkSpans, ctx: KoaContext | undefined, err: unknown): void {
   try {
     const route = ctx?._matchedRoute;
+    // A route defined with a RegExp is stored as that RegExp: recorded as its source, as express's.
     if (typeof route === 'string') web.route(route);
+    else if (route instanceof RegExp) web.route(String(route));
     // null/undefined is the "response finished" call, not an error (koa returns at once too).
     if (err !== null && err !== undefined) web.error(err);
   } catch (e) {

@@ -39,6 +39,8 @@ const CASES: Case[] = [
   { method: 'POST', path: '/api/echo', body: JSON.stringify({ hello: 'world', pad: 'x'.repeat(100) }), status: 200, route: '/api/echo', downstream: ['/echo'] },
   { path: '/orgs/acme/repos/web', status: 200, route: '/orgs/:org/repos/:repo' },
   { path: '/admin/stats', status: 200, route: '/admin/stats' },
+  { path: '/v2/users/5', status: 200, route: '/v2/users/:id' },
+  { path: '/t/acme/users/5', status: 200, route: '/t/:tenant/users/:id' },
   { path: '/boom', status: 500, route: '/boom', flags: { fault: true }, cause: { type: 'Error', message: 'boom' } },
   { path: '/missing/3', status: 404, route: '/missing/:id', flags: { error: true }, cause: { type: 'NotFoundError', message: 'no item 3' } },
   { path: '/throttled', status: 429, route: '/throttled', flags: { error: true, throttle: true }, cause: { type: 'TooManyRequestsError', message: 'slow down' } },

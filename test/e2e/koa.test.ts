@@ -35,6 +35,7 @@ interface Case extends FrameworkCase {
 const CASES: Case[] = [
   { path: '/api/users/7?token=abc', status: 200, route: '/api/users/:id', downstream: ['/users/7'] },
   { path: '/admin/stats', status: 200, route: '/admin/stats' },
+  { path: '/re/3', status: 200, route: '/^\\/re\\/\\d+$/' },
   { path: '/api/missing/3', status: 404, route: '/api/missing/:id', flags: { error: true }, cause: { type: 'NotFoundError', message: 'no such user 3' } },
   { path: '/api/slow', status: 429, route: '/api/slow', flags: { error: true, throttle: true }, cause: { type: 'TooManyRequestsError', message: 'Too Many Requests' } },
   { path: '/api/fail', status: 500, route: '/api/fail', flags: { fault: true }, cause: { type: 'Error', message: 'kaboom' } },
