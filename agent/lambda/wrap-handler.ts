@@ -16,6 +16,7 @@
 
 import { copyFunctionShape } from '../shim';
 import { setTimeout, clearTimeout } from '../timers';
+import { isThenable } from '../settled';
 
 export const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
 
@@ -57,10 +58,6 @@ export function afterFlush(ctl: FlushControl, fn: () => void): void {
   } catch {
     finish();
   }
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 }
 
 /** A promise that settles like `p`, but only once the flush is done. */

@@ -16,6 +16,7 @@
 import type { InstrumentationHost } from '../../agent/instrumentation';
 import type { AwsOutcome, StartedAwsCall } from '../../agent/spans/aws';
 import { log } from '../../agent/log';
+import { isThenable, observeSettled } from '../../agent/settled';
 
 const MIDDLEWARE_NAME = 'XRayAgentAwsSdkInstrumentation';
 /** What the X-Ray SDK's captureAWSv3Client adds: a client that has it is already traced. */
@@ -140,25 +141,18 @@ function startCall(facts: ClientFacts, host: InstrumentationHost, args: Paramete
 }
 
 /**
- * Ends the call when `next`'s promise settles, and returns a promise of the very same outcome,
- * chained to it, for the middleware above: the subsegment is closed before the app sees the
- * result. Chained, not watched on a side branch: a promise with two handlers stops V8's async
- * stack trace there (the app's frames vanished from the stacks of failed calls).
+ * Ends the call when `next`'s promise settles, and returns a promise of the very same outcome for
+ * the middleware above (agent/settled.ts): the subsegment is closed before the app sees the result.
  */
 function observe(result: unknown, call: StartedAwsCall, facts: ClientFacts, host: InstrumentationHost): unknown {
-  if (result === null || typeof (result as Promise<unknown>)?.then !== 'function') {
+  if (!isThenable(result)) {
     endCall(host, call, () => ({ region: facts.region }));
     return result;
   }
-  return (result as Promise<unknown>).then(
-    (r) => {
-      endCall(host, call, () => successOutcome(r as { output?: Record<string, unknown>; response?: HttpMessage }, facts));
-      return r;
-    },
-    (e: unknown) => {
-      endCall(host, call, () => errorOutcome(e, facts));
-      throw e;
-    },
+  return observeSettled(
+    result,
+    (r) => endCall(host, call, () => successOutcome(r as { output?: Record<string, unknown>; response?: HttpMessage }, facts)),
+    (e) => endCall(host, call, () => errorOutcome(e, facts)),
   );
 }
 

@@ -14,6 +14,7 @@ import type { Subsegment } from '../../agent/model/entity';
 import { wrap } from '../../agent/shim';
 import { runApply } from '../../agent/context';
 import { log } from '../../agent/log';
+import { observeSettled } from '../../agent/settled';
 
 type Middleware = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -61,17 +62,11 @@ function traced(web: WebFrameworkSpans, fn: unknown): unknown {
           end(sub, false);
           return result;
         }
-        // Chained, not watched on a side branch: a promise with two handlers stops V8's async stack
-        // trace there, and koa gets a promise of the very same outcome either way.
-        return result.then(
-          (value: unknown) => {
-            end(sub, false);
-            return value;
-          },
-          (err: unknown) => {
-            end(sub, true, err);
-            throw err;
-          },
+        // koa gets a promise of the very same outcome (agent/settled.ts).
+        return observeSettled(
+          result,
+          () => end(sub, false),
+          (err) => end(sub, true, err),
         );
       },
     );

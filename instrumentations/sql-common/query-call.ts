@@ -11,6 +11,7 @@ import type { Entity, Subsegment } from '../../agent/model/entity';
 import type { SqlSpans } from '../../agent/spans/sql';
 import { runApply } from '../../agent/context';
 import { log } from '../../agent/log';
+import { isThenable, observeSettled } from '../../agent/settled';
 
 type AnyFn = (...args: any[]) => any;
 
@@ -51,34 +52,20 @@ export class SqlCall {
   }
 
   /**
-   * Ends the call when the promise (or thenable) the driver returned settles, and returns what the
-   * app gets instead: a promise of the very same outcome, chained to the driver's. Watching the
-   * driver's promise on a side branch would give it two handlers: V8 follows an async stack trace
-   * only through a promise with one (the app's own frames vanished from the stacks of failed
-   * queries), and a side branch counts as handling a rejection the app may have left unhandled.
+   * Ends the call when the promise (or thenable) the driver returned settles; returns what the app
+   * gets instead, a promise of the very same outcome (agent/settled.ts says why it is chained).
    */
   observe(result: unknown): unknown {
     if (this.sub === undefined) return result;
-    if (result === null || (typeof result !== 'object' && typeof result !== 'function') || typeof (result as PromiseLike<unknown>).then !== 'function') {
+    if (!isThenable(result)) {
       this.end();
       return result;
     }
-    try {
-      const chained = (result as PromiseLike<unknown>).then(
-        (value) => {
-          this.end();
-          return value;
-        },
-        (err: unknown) => {
-          this.end(err ?? new Error('query failed'));
-          throw err;
-        },
-      );
-      return isThenable(chained) ? chained : result;
-    } catch (e) {
-      this.end(e);
-      return result;
-    }
+    return observeSettled(
+      result,
+      () => this.end(),
+      (err) => this.end(err ?? new Error('query failed')),
+    );
   }
 
   /** Runs `fn` in the caller's context (for driver events and callbacks not passed through `callback`). */
@@ -116,8 +103,4 @@ export function withArg(args: ArrayLike<unknown>, index: number, value: unknown)
 export function hasParameters(values: unknown): boolean {
   if (values === undefined || values === null || typeof values === 'function') return false;
   return !Array.isArray(values) || values.length > 0;
-}
-
-function isThenable(v: unknown): boolean {
-  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as PromiseLike<unknown>).then === 'function';
 }
