@@ -4,7 +4,7 @@
 
 import { active, enter, run } from './context';
 import { currentAgent } from './runtime';
-import { Subsegment, unrecordedSubsegment, type Entity, type Segment } from './model/entity';
+import { unrecordedSubsegment, type Entity, type Segment, type Subsegment } from './model/entity';
 
 export type { Entity } from './model/entity';
 export { Segment, Subsegment, express, middleware, capturePromise } from './sdk-compat';
@@ -34,8 +34,7 @@ function begin(name: string, parent: Entity | undefined): Subsegment {
   const agent = currentAgent();
   const p = parent ?? agent?.recorder.current();
   const sub = agent?.recorder.startSubsegment(name, p, true);
-  if (sub !== undefined) return sub;
-  return p !== undefined ? new Subsegment(name, p, false) : unrecordedSubsegment(name);
+  return sub ?? unrecordedSubsegment(name, p);
 }
 
 /**

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import type { LogLevel } from '../log';
 import { DEFAULT_DAEMON, parseDaemonAddress, type DaemonEndpoints } from './daemon-address';
-import { sanitizeName } from '../model/names';
+import { cleanName, sanitizeName } from '../model/names';
 import {
   CONFIG_FILE_ENV,
   defaultServiceName,
@@ -255,11 +255,10 @@ function resolveEntry(
  * gives way to the default name instead of a nameless "service".
  */
 function checkServiceName(value: string, source: ConfigSource, ctx: DefaultContext): { value: string; warning?: string } {
-  const clean = sanitizeName(value, 'a');
+  const clean = cleanName(value);
   if (clean === value) return { value };
   const label = source === 'env' ? 'AWS_XRAY_TRACING_NAME' : 'serviceName';
-  // sanitizeName answers its fallback when nothing of the name is left: two fallbacks tell.
-  if (clean === sanitizeName(value, 'b')) return { value: clean, warning: `${label}=${JSON.stringify(value)} has characters X-Ray does not allow in a name; using ${JSON.stringify(clean)}` };
+  if (clean !== '') return { value: clean, warning: `${label}=${JSON.stringify(value)} has characters X-Ray does not allow in a name; using ${JSON.stringify(clean)}` };
   const fallback = sanitizeName(defaultServiceName(ctx.cwd), 'unknown');
   return { value: fallback, warning: `${label}=${JSON.stringify(value)} has no character X-Ray allows in a name (letters, digits, spaces, _ . : / % & # = + \\ - @); using ${JSON.stringify(fallback)}` };
 }

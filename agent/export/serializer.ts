@@ -114,37 +114,42 @@ export class Serializer {
 }
 
 /**
- * Removes the largest value of `doc[key]` (annotations: a value; metadata: a value of a namespace,
- * and a namespace left empty). False when there is none left.
+ * Removes the largest value of `doc[key]`: an annotation, or a value of a metadata namespace (and
+ * the namespace when it is left empty). False when there is none left.
  */
 function dropLargestValue(doc: Record<string, unknown>, key: 'metadata' | 'annotations'): boolean {
-  if (doc[key] === undefined || doc[key] === null) return false;
-  // Copied before anything is removed: the entity's own blocks stay as they are.
-  const block: Record<string, unknown> = { ...(doc[key] as Record<string, unknown>) };
-  if (key === 'metadata') for (const ns of Object.keys(block)) if (block[ns] !== null && typeof block[ns] === 'object') block[ns] = { ...(block[ns] as object) };
-  doc[key] = block;
-  const holders: Array<Record<string, unknown>> =
-    key === 'annotations' ? [block] : Object.values(block).filter((ns): ns is Record<string, unknown> => ns !== null && typeof ns === 'object');
-  let largest: [holder: Record<string, unknown>, name: string] | undefined;
+  const block = doc[key] as Record<string, unknown> | undefined | null;
+  if (block === undefined || block === null) return false;
+  // Values live in the block itself (annotations) or in its namespaces (metadata).
+  const holders: Array<[ns: string | undefined, values: Record<string, unknown>]> =
+    key === 'annotations'
+      ? [[undefined, block]]
+      : Object.entries(block).filter((e): e is [string, Record<string, unknown>] => e[1] !== null && typeof e[1] === 'object');
+  let largest: [ns: string | undefined, name: string] | undefined;
   let largestSize = -1;
-  for (const holder of holders) {
-    for (const name of Object.keys(holder)) {
-      const size = (JSON.stringify(holder[name]) ?? '').length + name.length;
+  for (const [ns, values] of holders) {
+    for (const name of Object.keys(values)) {
+      const size = (JSON.stringify(values[name]) ?? '').length + name.length;
       if (size > largestSize) {
         largestSize = size;
-        largest = [holder, name];
+        largest = [ns, name];
       }
     }
   }
-  if (largest === undefined) {
-    delete doc[key];
-    return true;
+  // Copies where something is removed: the entity's own blocks stay as they are.
+  const rest = { ...block };
+  if (largest !== undefined) {
+    const [ns, name] = largest;
+    if (ns === undefined) delete rest[name];
+    else {
+      const values = { ...(rest[ns] as Record<string, unknown>) };
+      delete values[name];
+      if (Object.keys(values).length > 0) rest[ns] = values;
+      else delete rest[ns];
+    }
   }
-  delete largest[0][largest[1]];
-  if (key === 'metadata') {
-    for (const [ns, values] of Object.entries(block)) if (values !== null && typeof values === 'object' && Object.keys(values).length === 0) delete block[ns];
-  }
-  if (Object.keys(block).length === 0) delete doc[key];
+  if (largest === undefined || Object.keys(rest).length === 0) delete doc[key];
+  else doc[key] = rest;
   return true;
 }
 

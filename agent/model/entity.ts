@@ -250,13 +250,13 @@ export abstract class Entity {
    * entity itself unrecorded) it is an unrecorded one: it takes every call and sends nothing.
    */
   addNewSubsegment(name: string): Subsegment {
-    return this.openSubsegment(name) ?? new Subsegment(name, this, false);
+    return this.openSubsegment(name) ?? unrecordedSubsegment(name, this);
   }
 
   /** Creates a child subsegment in the trace, or returns undefined when it is not recorded or full. */
   openSubsegment(name: string): Subsegment | undefined {
     const segment = this.segment;
-    if (!segment.sampledFlag || !this.recorded) return undefined;
+    if (!this.records) return undefined;
     if (segment.subsegmentCount >= segment.tracer.maxSubsegmentsPerSegment) {
       segment.tracer.subsegmentDropped();
       return undefined;
@@ -445,11 +445,11 @@ export function unrecordedSegment(name: string): Segment {
 }
 
 /**
- * A subsegment outside any trace, for a manual API call that has no segment to work in (no active
- * one, or the agent off): it takes every call and records nothing. Its segment is one shared,
- * unsampled stand-in, which records nothing either, so nothing accumulates on it.
+ * A subsegment that takes every call and records nothing, under `parent` (its trace records no
+ * more there) or, for a manual API call with no segment to work in (no active one, the agent off),
+ * under one shared unsampled stand-in segment, which records nothing either.
  */
-export function unrecordedSubsegment(name: string): Subsegment {
+export function unrecordedSubsegment(name: string, parent?: Entity): Subsegment {
   detached ??= new Segment({ name: 'unrecorded', traceId: '1-00000000-000000000000000000000000', sampled: false, tracer: NO_TRACER });
-  return new Subsegment(name, detached, false);
+  return new Subsegment(name, parent ?? detached, false);
 }

@@ -49,15 +49,16 @@ let lastFallback: string | undefined;
 let lastResult = '';
 
 function sanitize(name: unknown, fallback: string): string {
-  const cleaned = clean(name);
+  const cleaned = cleanName(name);
   if (cleaned !== '') return cleaned;
   // The fallback is normally an already-clean constant or the configured service name; cleaning it
   // costs one regex test and protects against a service name the service would refuse.
-  const fb = clean(fallback);
+  const fb = cleanName(fallback);
   return fb !== '' ? fb : 'unknown';
 }
 
-function clean(name: unknown): string {
+/** `name` made acceptable to X-Ray as sanitizeName does, but '' when nothing of it is left (no fallback). */
+export function cleanName(name: unknown): string {
   let s: string;
   if (typeof name === 'string') s = name;
   else if (typeof name === 'number' || typeof name === 'bigint') s = String(name);
